@@ -1,0 +1,27 @@
+#pragma once
+// What the API families get to work with: references to the lower layers, wired in src/app/.
+// Each family exposes `void register_routes(http::Router&, const Services&)` and nothing else global.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+
+namespace ds::api {
+
+// A named dependency check for /health/ready: returns an explanation when not ready.
+struct ReadinessCheck {
+  std::string name;
+  std::function<std::optional<std::string>()> check;
+};
+
+struct Services {
+  const Config& config;
+  std::vector<ReadinessCheck> readiness;
+  std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+};
+
+}  // namespace ds::api

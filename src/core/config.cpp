@@ -1,0 +1,279 @@
+#include "core/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <functional>
+#include <sstream>
+
+#include <toml.hpp>
+
+#include "core/error.hpp"
+
+extern char** environ;
+
+namespace ds {
+namespace {
+
+using Setter = std::function<void(Config&, const ConfigValue&)>;
+
+struct SettingDef {
+  ConfigSetting doc;
+  Setter set;
+};
+
+[[noreturn]] void bad_value(const std::string& name, const ConfigValue& v, const std::string& why) {
+  throw Error(ErrorCode::invalid_parameter,
+              "configuration setting '" + name + "' from " + v.source + ": " + why + " (got '" + v.value + "')",
+              name);
+}
+
+std::uint64_t as_uint(const std::string& name, const ConfigValue& v) {
+  std::uint64_t out = 0;
+  auto [p, ec] = std::from_chars(v.value.data(), v.value.data() + v.value.size(), out);
+  if (ec != std::errc() || p != v.value.data() + v.value.size()) bad_value(name, v, "expected a whole number");
+  return out;
+}
+
+std::size_t as_size(const std::string& name, const ConfigValue& v) {
+  auto s = parse_size(v.value);
+  if (!s) bad_value(name, v, "expected a size such as 16MiB, 512KiB or a byte count");
+  return static_cast<std::size_t>(*s);
+}
+
+std::chrono::milliseconds as_duration(const std::string& name, const ConfigValue& v) {
+  auto d = parse_duration(v.value);
+  if (!d || d->count() <= 0) bad_value(name, v, "expected a positive duration such as 10s, 500ms or 2m");
+  return *d;
+}
+
+std::vector<std::string> as_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+const std::vector<SettingDef>& definitions() {
+  static const std::vector<SettingDef> defs = {
+      {{"listen", "string", "\"127.0.0.1:8080\"", "Address the HTTP server listens on, HOST:PORT."},
+       [](Config& c, const ConfigValue& v) {
+         split_listen(v.value);
+         c.listen = v.value;
+       }},
+      {{"data", "string", "\"var\"", "Data root: catalogue database, object store, keys."},
+       [](Config& c, const ConfigValue& v) {
+         if (v.value.empty()) bad_value("data", v, "must not be empty");
+         c.data_dir = v.value;
+       }},
+      {{"threads", "int", "0", "HTTP worker threads; 0 means one per core."},
+       [](Config& c, const ConfigValue& v) {
+         auto n = as_uint("threads", v);
+         if (n > 1024) bad_value("threads", v, "at most 1024");
+         c.threads = static_cast<unsigned>(n);
+       }},
+      {{"public_url", "string", "\"\"",
+        "Base URL written into links (e.g. https://eo.example.org); empty derives it from the Host header."},
+       [](Config& c, const ConfigValue& v) {
+         std::string u = v.value;
+         while (!u.empty() && u.back() == '/') u.pop_back();
+         if (!u.empty() && u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+           bad_value("public_url", v, "must start with http:// or https://");
+         c.public_url = u;
+       }},
+      {{"cors_origins", "list", "[\"*\"]", "Origins allowed by CORS; \"*\" allows any."},
+       [](Config& c, const ConfigValue& v) { c.cors_origins = as_list(v.value); }},
+      {{"log.level", "string", "\"info\"", "Application log level: trace, debug, info, warn, error, off."},
+       [](Config& c, const ConfigValue& v) {
+         static const std::vector<std::string> ok = {"trace", "debug", "info", "warn", "error", "off"};
+         if (std::find(ok.begin(), ok.end(), v.value) == ok.end())
+           bad_value("log.level", v, "one of trace, debug, info, warn, error, off");
+         c.log_level = v.value;
+       }},
+      {{"log.access", "string", "\"stdout\"", "Access log (one JSON object per line): stdout, stderr, off or a file."},
+       [](Config& c, const ConfigValue& v) { c.access_log = v.value; }},
+      {{"http.header_limit", "size", "\"16KiB\"", "Largest request head (request line + headers); larger gets 431."},
+       [](Config& c, const ConfigValue& v) { c.http.header_limit = as_size("http.header_limit", v); }},
+      {{"http.body_limit", "size", "\"16MiB\"", "Largest request body; larger gets 413."},
+       [](Config& c, const ConfigValue& v) { c.http.body_limit = as_size("http.body_limit", v); }},
+      {{"http.header_timeout", "duration", "\"10s\"", "The whole request head must arrive within this."},
+       [](Config& c, const ConfigValue& v) { c.http.header_timeout = as_duration("http.header_timeout", v); }},
+      {{"http.body_timeout", "duration", "\"60s\"", "The whole request body must arrive within this."},
+       [](Config& c, const ConfigValue& v) { c.http.body_timeout = as_duration("http.body_timeout", v); }},
+      {{"http.idle_timeout", "duration", "\"30s\"", "A keep-alive connection with no request is closed after this."},
+       [](Config& c, const ConfigValue& v) { c.http.idle_timeout = as_duration("http.idle_timeout", v); }},
+      {{"http.write_timeout", "duration", "\"60s\"", "A client that accepts no bytes for this long is dropped."},
+       [](Config& c, const ConfigValue& v) { c.http.write_timeout = as_duration("http.write_timeout", v); }},
+      {{"http.drain_timeout", "duration", "\"30s\"", "On SIGTERM/SIGINT, in-flight requests get this long to finish."},
+       [](Config& c, const ConfigValue& v) { c.http.drain_timeout = as_duration("http.drain_timeout", v); }},
+      {{"http.max_connections", "int", "10000", "Connections beyond this are refused at accept time."},
+       [](Config& c, const ConfigValue& v) {
+         auto n = as_uint("http.max_connections", v);
+         if (n == 0) bad_value("http.max_connections", v, "must be at least 1");
+         c.http.max_connections = n;
+       }},
+  };
+  return defs;
+}
+
+const SettingDef* find_def(const std::string& name) {
+  for (const auto& d : definitions()) {
+    if (d.doc.name == name) return &d;
+  }
+  return nullptr;
+}
+
+// Renders a TOML scalar/array as the same text an environment variable would carry.
+std::string toml_to_text(const toml::value& v) {
+  if (v.is_string()) return v.as_string().str;
+  if (v.is_integer()) return std::to_string(v.as_integer());
+  if (v.is_boolean()) return v.as_boolean() ? "true" : "false";
+  if (v.is_floating()) return std::to_string(v.as_floating());
+  if (v.is_array()) {
+    std::string out;
+    for (const auto& item : v.as_array()) {
+      if (!out.empty()) out += ",";
+      out += toml_to_text(item);
+    }
+    return out;
+  }
+  return toml::format(v);
+}
+
+void flatten(const toml::value& table, const std::string& prefix, const std::string& file,
+             std::map<std::string, ConfigValue>& out) {
+  for (const auto& [key, value] : table.as_table()) {
+    const std::string name = prefix.empty() ? key : prefix + "." + key;
+    if (value.is_table()) {
+      flatten(value, name, file, out);
+    } else {
+      out[name] = ConfigValue{toml_to_text(value), "file " + file};
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<ConfigSetting>& config_settings() {
+  static const std::vector<ConfigSetting> docs = [] {
+    std::vector<ConfigSetting> out;
+    for (const auto& d : definitions()) out.push_back(d.doc);
+    return out;
+  }();
+  return docs;
+}
+
+std::string config_env_name(const std::string& setting) {
+  std::string out = "DATASPACE_";
+  for (char c : setting) out += (c == '.') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::optional<std::uint64_t> parse_size(const std::string& text) {
+  std::uint64_t n = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  auto [p, ec] = std::from_chars(b, e, n);
+  if (ec != std::errc() || p == b) return std::nullopt;
+  std::string unit(p, e);
+  unit.erase(0, unit.find_first_not_of(' '));
+  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::uint64_t mult = 1;
+  if (unit.empty() || unit == "b") mult = 1;
+  else if (unit == "k" || unit == "kb" || unit == "kib") mult = 1ull << 10;
+  else if (unit == "m" || unit == "mb" || unit == "mib") mult = 1ull << 20;
+  else if (unit == "g" || unit == "gb" || unit == "gib") mult = 1ull << 30;
+  else return std::nullopt;
+  if (n > UINT64_MAX / mult) return std::nullopt;
+  return n * mult;
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
+  std::uint64_t n = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  auto [p, ec] = std::from_chars(b, e, n);
+  if (ec != std::errc() || p == b) return std::nullopt;
+  std::string unit(p, e);
+  if (n > 1'000'000'000ull) return std::nullopt;
+  if (unit.empty() || unit == "s") return std::chrono::milliseconds(n * 1000);
+  if (unit == "ms") return std::chrono::milliseconds(n);
+  if (unit == "m" || unit == "min") return std::chrono::milliseconds(n * 60'000);
+  if (unit == "h") return std::chrono::milliseconds(n * 3'600'000);
+  return std::nullopt;
+}
+
+std::pair<std::string, unsigned short> split_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  auto fail = [&]() -> std::pair<std::string, unsigned short> {
+    throw Error(ErrorCode::invalid_parameter, "listen address must be HOST:PORT (got '" + listen + "')", "listen");
+  };
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) return fail();
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  const std::string ps = listen.substr(colon + 1);
+  auto [p, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), port);
+  if (ec != std::errc() || p != ps.data() + ps.size() || port > 65535) return fail();
+  return {host, static_cast<unsigned short>(port)};
+}
+
+std::map<std::string, std::string> dataspace_environment() {
+  std::map<std::string, std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv(*e);
+    if (kv.rfind("DATASPACE_", 0) != 0) continue;
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) continue;
+    out[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return out;
+}
+
+Config load_config(const std::optional<std::filesystem::path>& file, const std::map<std::string, std::string>& env,
+                   const std::map<std::string, std::string>& flags) {
+  std::map<std::string, ConfigValue> values;
+
+  std::optional<std::filesystem::path> path = file;
+  if (!path && std::filesystem::exists("dataspace.toml")) path = "dataspace.toml";
+  if (path) {
+    if (!std::filesystem::exists(*path))
+      throw Error(ErrorCode::invalid_parameter, "configuration file " + path->string() + " does not exist", "config");
+    toml::value root;
+    try {
+      root = toml::parse(path->string());
+    } catch (const std::exception& e) {
+      throw Error(ErrorCode::invalid_parameter, "configuration file " + path->string() + ": " + e.what(), "config");
+    }
+    std::map<std::string, ConfigValue> from_file;
+    flatten(root, "", path->string(), from_file);
+    for (auto& [name, v] : from_file) {
+      if (!find_def(name))
+        throw Error(ErrorCode::invalid_parameter,
+                    "unknown configuration setting '" + name + "' in " + path->string(), name);
+      values[name] = v;
+    }
+  }
+  for (const auto& d : definitions()) {
+    const auto env_name = config_env_name(d.doc.name);
+    if (auto it = env.find(env_name); it != env.end())
+      values[d.doc.name] = ConfigValue{it->second, "environment " + env_name};
+  }
+  for (const auto& [name, value] : flags) {
+    if (!find_def(name)) throw Error(ErrorCode::invalid_parameter, "unknown configuration setting '" + name + "'", name);
+    values[name] = ConfigValue{value, "flag --" + name};
+  }
+
+  Config config;
+  for (const auto& d : definitions()) {
+    if (auto it = values.find(d.doc.name); it != values.end()) d.set(config, it->second);
+  }
+  return config;
+}
+
+}  // namespace ds

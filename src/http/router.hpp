@@ -1,0 +1,98 @@
+#pragma once
+// Method + path-template routing. Templates are literal segments mixed with typed parameters:
+//   /collections/{id}/items/{item_id}      one segment each (no '/')
+//   /odata/v1/Products({id:uuid})/$value   a parameter inside a segment
+//   /jobs/{n:int}                          digits only
+//   /files/{rest:path}                     the rest of the path, '/' included (last only)
+// More specific templates win (literal > mixed > typed > string > path, segment by segment), then
+// registration order. A path that matches with another method answers 405 with Allow; HEAD is
+// served by the GET handler when no HEAD route exists.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "http/error_render.hpp"
+#include "http/message.hpp"
+#include "http/metrics.hpp"
+
+namespace ds::http {
+
+using Handler = std::function<Response(Request&)>;
+
+struct Link {
+  std::string rel;
+  std::string href;  // path relative to the server root, e.g. "/stac"
+  std::string title;
+  std::string type = "application/json";
+};
+
+class Router {
+ public:
+  explicit Router(Metrics& metrics) : metrics_(metrics) {}
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Registers a handler. Throws std::invalid_argument for a malformed template.
+  void add(Method method, std::string_view path_template, Handler handler,
+           ErrorFormat error_format = ErrorFormat::problem_json);
+  void get(std::string_view t, Handler h, ErrorFormat f = ErrorFormat::problem_json) { add(Method::get, t, std::move(h), f); }
+  void post(std::string_view t, Handler h, ErrorFormat f = ErrorFormat::problem_json) { add(Method::post, t, std::move(h), f); }
+  void put(std::string_view t, Handler h, ErrorFormat f = ErrorFormat::problem_json) { add(Method::put, t, std::move(h), f); }
+  void del(std::string_view t, Handler h, ErrorFormat f = ErrorFormat::problem_json) { add(Method::delete_, t, std::move(h), f); }
+
+  // Error format of requests under `prefix` that match no route (so a 404 under /odata is OData's).
+  void set_prefix_error_format(std::string prefix, ErrorFormat format);
+  ErrorRenderers& error_renderers() { return renderers_; }
+  const ErrorRenderers& error_renderers() const { return renderers_; }
+
+  // Links shown on the landing page, one per API family.
+  void add_link(Link link) { links_.push_back(std::move(link)); }
+  const std::vector<Link>& links() const { return links_; }
+
+  Metrics& metrics() { return metrics_; }
+
+  // Finds the handler for `req`: fills req.params, req.ctx.route, req.ctx.error_format and
+  // req.ctx.stats. Throws ds::Error not_found or method_not_allowed (with an Allow header).
+  const Handler& resolve(Request& req) const;
+  // The error format that applies to a path, whether or not a route matches it.
+  ErrorFormat error_format_for(std::string_view path) const;
+
+ private:
+  struct Part {
+    enum class Kind { literal, str, integer, uuid, path } kind;
+    std::string text;  // literal text, or parameter name
+  };
+  struct Segment {
+    std::vector<Part> parts;
+    int score = 0;
+  };
+  struct Route {
+    Method method;
+    std::string path_template;
+    std::vector<Segment> segments;
+    Handler handler;
+    ErrorFormat error_format;
+    RouteStats* stats;
+    std::vector<int> specificity;
+    std::size_t order;
+  };
+
+  static std::vector<Segment> compile(std::string_view path_template);
+  static bool match_route(const Route& route, const std::vector<std::string_view>& segments,
+                          std::map<std::string, std::string, std::less<>>& params);
+  static bool match_segment(const std::vector<Part>& parts, std::size_t pi, std::string_view seg,
+                            std::map<std::string, std::string, std::less<>>& params);
+
+  Metrics& metrics_;
+  std::vector<std::unique_ptr<Route>> routes_;  // sorted by specificity
+  std::unordered_map<std::string, std::vector<const Route*>> literal_;  // all-literal templates by path
+  std::vector<std::pair<std::string, ErrorFormat>> prefix_formats_;
+  ErrorRenderers renderers_;
+  std::vector<Link> links_;
+};
+
+}  // namespace ds::http

@@ -1,0 +1,432 @@
+#include "http/server.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/time.hpp"
+#include "http/body.hpp"
+
+namespace ds::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using net::awaitable;
+using net::use_awaitable;
+using net::redirect_error;
+
+namespace {
+
+// One cached Date header per thread per second: formatting a date costs more than routing.
+const std::string& http_date_now() {
+  thread_local std::string cached;
+  thread_local std::int64_t cached_second = -1;
+  const auto now = std::chrono::system_clock::now();
+  const auto sec = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  if (sec != cached_second) {
+    cached = format_http_date(now);
+    cached_second = sec;
+  }
+  return cached;
+}
+
+std::string truncate(std::string_view s, std::size_t n) { return std::string(s.substr(0, n)); }
+
+struct Connection {
+  explicit Connection(tcp::socket s) : stream(std::move(s)) {}
+  beast::tcp_stream stream;
+  bool busy = false;  // between the first byte of a request and the last byte of its response (strand-only)
+  bool closed = false;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(const Config& c, const Pipeline& p, Metrics& m)
+      : config(c), pipeline(p), metrics(m), threads(c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency())),
+        ioc(static_cast<int>(threads)), acceptor(ioc), signals(ioc, SIGINT, SIGTERM), drain_timer(ioc) {}
+
+  const Config& config;
+  const Pipeline& pipeline;
+  Metrics& metrics;
+  unsigned threads;
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+  net::signal_set signals;
+  net::steady_timer drain_timer;
+  std::atomic<bool> stopping{false};
+  std::chrono::steady_clock::time_point drain_deadline;
+
+  std::mutex conns_mutex;
+  std::list<std::shared_ptr<Connection>> conns;
+
+  awaitable<void> accept_loop();
+  awaitable<void> session(std::shared_ptr<Connection> conn);
+  awaitable<bool> write_response(Connection& conn, Request& req, Response& res, std::uint64_t& bytes_out);
+  void begin_shutdown();
+  void check_drained();
+  void log_request(const Request& req, int status, std::uint64_t bytes, double seconds);
+};
+
+Server::Server(const Config& config, const Pipeline& pipeline, Metrics& metrics)
+    : impl_(std::make_unique<Impl>(config, pipeline, metrics)) {}
+
+Server::~Server() = default;
+
+unsigned short Server::listen() {
+  auto [host, port] = split_listen(impl_->config.listen);
+  beast::error_code ec;
+  auto address = net::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) throw Error(ErrorCode::invalid_parameter, "listen: '" + host + "' is not an IP address", "listen");
+  tcp::endpoint endpoint(address, port);
+  auto& acc = impl_->acceptor;
+  acc.open(endpoint.protocol(), ec);
+  if (!ec) acc.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(endpoint, ec);
+  if (!ec) acc.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw Error(ErrorCode::service_unavailable, "cannot listen on " + impl_->config.listen + ": " + ec.message(),
+                "listen");
+  }
+  return acc.local_endpoint().port();
+}
+
+void Server::run() {
+  auto& im = *impl_;
+  im.signals.async_wait([&im](const beast::error_code& ec, int sig) {
+    if (ec) return;
+    log::info("signal {} received: draining in-flight requests", sig);
+    im.begin_shutdown();
+  });
+  net::co_spawn(im.ioc, im.accept_loop(), net::detached);
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < im.threads; ++i) pool.emplace_back([&im] { im.ioc.run(); });
+  im.ioc.run();
+  for (auto& t : pool) t.join();
+}
+
+void Server::stop() {
+  net::post(impl_->ioc, [im = impl_.get()] { im->begin_shutdown(); });
+}
+
+void Server::Impl::begin_shutdown() {
+  if (stopping.exchange(true)) return;
+  beast::error_code ec;
+  acceptor.close(ec);
+  signals.cancel(ec);
+  drain_deadline = std::chrono::steady_clock::now() + config.http.drain_timeout;
+  std::lock_guard lock(conns_mutex);
+  for (auto& c : conns) {
+    // Idle connections are closed now; busy ones close after their current response.
+    net::post(c->stream.get_executor(), [c] {
+      if (!c->busy && !c->closed) {
+        beast::error_code ignored;
+        c->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        c->stream.cancel();
+      }
+    });
+  }
+  check_drained();
+}
+
+void Server::Impl::check_drained() {
+  std::size_t open;
+  {
+    std::lock_guard lock(conns_mutex);
+    open = conns.size();
+  }
+  if (open == 0) {
+    ioc.stop();
+    return;
+  }
+  if (std::chrono::steady_clock::now() >= drain_deadline) {
+    log::warn("drain timeout: closing {} connection(s) with requests still in flight", open);
+    ioc.stop();
+    return;
+  }
+  drain_timer.expires_after(std::chrono::milliseconds(20));
+  drain_timer.async_wait([this](const beast::error_code& ec) {
+    if (!ec) check_drained();
+  });
+}
+
+awaitable<void> Server::Impl::accept_loop() {
+  while (!stopping) {
+    beast::error_code ec;
+    tcp::socket socket = co_await acceptor.async_accept(net::make_strand(ioc), redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (stopping || ec == net::error::operation_aborted) break;
+      // Out of file descriptors and the like: back off briefly rather than spin.
+      log::warn("accept failed: {}", ec.message());
+      net::steady_timer t(ioc, std::chrono::milliseconds(50));
+      beast::error_code wait_ec;
+      co_await t.async_wait(redirect_error(use_awaitable, wait_ec));
+      continue;
+    }
+    if (static_cast<std::size_t>(metrics.connections_open.load()) >= config.http.max_connections) {
+      metrics.connections_rejected.fetch_add(1);
+      beast::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    {
+      std::lock_guard lock(conns_mutex);
+      conns.push_back(conn);
+    }
+    metrics.connections_open.fetch_add(1);
+    metrics.connections_total.fetch_add(1);
+    auto executor = conn->stream.get_executor();
+    net::co_spawn(executor, session(conn), [this, conn](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log::error("connection ended by exception: {}", ex.what());
+        } catch (...) {
+        }
+      }
+      conn->closed = true;
+      beast::error_code ignored2;
+      conn->stream.socket().close(ignored2);
+      metrics.connections_open.fetch_sub(1);
+      std::lock_guard lock(conns_mutex);
+      conns.remove(conn);
+    });
+  }
+}
+
+void Server::Impl::log_request(const Request& req, int status, std::uint64_t bytes, double seconds) {
+  if (req.ctx.stats) {
+    req.ctx.stats->observe(status, seconds, bytes);
+  } else {
+    metrics.unmatched()->observe(status, seconds, bytes);
+  }
+  nlohmann::json rec = {
+      {"ts", format_iso8601(std::chrono::system_clock::now())},
+      {"request_id", req.ctx.request_id},
+      {"remote", req.ctx.remote_addr},
+      {"method", req.method_text},
+      {"target", truncate(req.target, 2048)},
+      {"route", req.ctx.route},
+      {"status", status},
+      {"bytes", bytes},
+      {"duration_ms", std::round(seconds * 1e6) / 1e3},
+      {"principal", req.ctx.principal},
+  };
+  if (auto ua = req.header("User-Agent")) rec["user_agent"] = truncate(*ua, 256);
+  for (const auto& [k, v] : req.ctx.log_fields.items()) rec[k] = v;
+  write_access_log(rec);
+}
+
+awaitable<bool> Server::Impl::write_response(Connection& conn, Request& req, Response& res, std::uint64_t& bytes_out) {
+  const bool keep_alive = req.keep_alive && !stopping;
+  const bool head = req.method == Method::head;
+  bhttp::response<bhttp::string_body> msg;
+  msg.version(11);
+  msg.result(static_cast<unsigned>(res.status));
+  for (const auto& [name, value] : res.headers) msg.insert(name, value);
+  msg.set(bhttp::field::date, http_date_now());
+  msg.set(bhttp::field::server, "dataspace/" DATASPACE_VERSION);
+  msg.keep_alive(keep_alive);
+  const bool no_body_status = res.status == 204 || res.status == 304 || res.status < 200;
+
+  conn.stream.expires_after(config.http.write_timeout);
+  if (!res.stream) {
+    if (no_body_status) {
+      res.body.clear();
+    } else {
+      msg.content_length(res.body.size());
+    }
+    if (!head) msg.body() = std::move(res.body);
+    bhttp::serializer<false, bhttp::string_body> sr(msg);
+    if (head) sr.split(true);
+    beast::error_code ec;
+    if (head) {
+      co_await bhttp::async_write_header(conn.stream, sr, redirect_error(use_awaitable, ec));
+    } else {
+      co_await bhttp::async_write(conn.stream, sr, redirect_error(use_awaitable, ec));
+      bytes_out = msg.body().size();
+    }
+    co_return !ec && keep_alive;
+  }
+
+  // Streamed body: header first, then the stream in pieces, with Content-Length when the size is
+  // known and chunked transfer coding otherwise.
+  const auto size = res.stream->size();
+  if (size) {
+    msg.content_length(*size);
+  } else if (!no_body_status) {
+    msg.chunked(true);
+  }
+  bhttp::serializer<false, bhttp::string_body> sr(msg);
+  sr.split(true);
+  beast::error_code hec;
+  co_await bhttp::async_write_header(conn.stream, sr, redirect_error(use_awaitable, hec));
+  if (hec) co_return false;
+  if (head || no_body_status) co_return keep_alive;
+
+  std::vector<char> buffer(256 * 1024);
+  std::uint64_t sent = 0;
+  while (true) {
+    std::size_t n = 0;
+    try {
+      n = res.stream->read(buffer.data(), buffer.size());
+    } catch (const std::exception& e) {
+      // Headers are gone already: the only honest signal left is to cut the connection short.
+      log::error("request {}: body stream failed after {} bytes: {}", req.ctx.request_id, sent, e.what());
+      co_return false;
+    }
+    if (n == 0) break;
+    conn.stream.expires_after(config.http.write_timeout);
+    beast::error_code ec;
+    if (size) {
+      co_await net::async_write(conn.stream, net::buffer(buffer.data(), n), redirect_error(use_awaitable, ec));
+    } else {
+      co_await net::async_write(conn.stream, bhttp::make_chunk(net::buffer(buffer.data(), n)),
+                                redirect_error(use_awaitable, ec));
+    }
+    if (ec) {
+      bytes_out = sent;
+      co_return false;
+    }
+    sent += n;
+    bytes_out = sent;
+    if (size && sent > *size) co_return false;
+  }
+  if (!size) {
+    beast::error_code ec;
+    co_await net::async_write(conn.stream, bhttp::make_chunk_last(), redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+  } else if (sent != *size) {
+    log::error("request {}: body stream produced {} of {} bytes", req.ctx.request_id, sent, *size);
+    co_return false;
+  }
+  co_return keep_alive;
+}
+
+awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn) {
+  beast::flat_buffer buffer;
+  std::string remote;
+  {
+    beast::error_code ec;
+    auto ep = conn->stream.socket().remote_endpoint(ec);
+    if (!ec) remote = ep.address().to_string();
+  }
+  bool first = true;
+  while (!stopping) {
+    // Wait for the first byte of the next request: the idle timeout applies (the head timeout on a
+    // fresh connection). Then the whole head must arrive within header_timeout.
+    if (buffer.size() == 0) {
+      conn->stream.expires_after(first ? std::min(config.http.idle_timeout, config.http.header_timeout)
+                                       : config.http.idle_timeout);
+      beast::error_code ec;
+      const std::size_t n = co_await conn->stream.async_read_some(buffer.prepare(8192), redirect_error(use_awaitable, ec));
+      if (ec) co_return;
+      buffer.commit(n);
+    }
+    first = false;
+    conn->busy = true;
+
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(config.http.header_limit, UINT32_MAX)));
+    parser.body_limit(config.http.body_limit);
+    conn->stream.expires_after(config.http.header_timeout);
+    beast::error_code hec;
+    co_await bhttp::async_read_header(conn->stream, buffer, parser, redirect_error(use_awaitable, hec));
+
+    Request req;
+    req.ctx.remote_addr = remote;
+    auto reject_and_close = [&](ErrorCode code, std::string message) -> awaitable<void> {
+      req.keep_alive = false;
+      if (req.target.empty()) req.target = "/";
+      if (req.method_text.empty()) req.method_text = "-";
+      split_target(req);
+      Response res = pipeline.reject(req, Error(code, std::move(message)));
+      std::uint64_t bytes = 0;
+      metrics.in_flight.fetch_add(1);
+      co_await write_response(*conn, req, res, bytes);
+      metrics.in_flight.fetch_sub(1);
+      log_request(req, res.status, bytes,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - req.ctx.start).count());
+    };
+
+    if (hec) {
+      if (hec == bhttp::error::header_limit) {
+        co_await reject_and_close(ErrorCode::header_too_large,
+                                  "request head exceeds " + std::to_string(config.http.header_limit) + " bytes");
+      } else if (hec == beast::error::timeout) {
+        co_await reject_and_close(ErrorCode::request_timeout, "request head not received in time");
+      } else if (hec != bhttp::error::end_of_stream && hec != net::error::eof && hec != net::error::connection_reset &&
+                 hec != net::error::operation_aborted) {
+        co_await reject_and_close(ErrorCode::bad_request, "malformed request: " + hec.message());
+      }
+      co_return;
+    }
+
+    {
+      auto& h = parser.get();
+      req.method_text = std::string(h.method_string());
+      req.method = parse_method(req.method_text);
+      req.target = std::string(h.target());
+      split_target(req);
+      for (const auto& f : h) req.headers.add(std::string(f.name_string()), std::string(f.value()));
+      req.keep_alive = h.keep_alive();
+    }
+
+    // Body (if any), with its own deadline. Clients that wait for "100 Continue" get it first.
+    if (!parser.is_done()) {
+      if (auto expect = req.header("Expect"); expect && iequals(*expect, "100-continue")) {
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+        conn->stream.expires_after(config.http.write_timeout);
+        beast::error_code cec;
+        co_await bhttp::async_write(conn->stream, cont, redirect_error(use_awaitable, cec));
+        if (cec) co_return;
+      }
+      conn->stream.expires_after(config.http.body_timeout);
+      beast::error_code bec;
+      co_await bhttp::async_read(conn->stream, buffer, parser, redirect_error(use_awaitable, bec));
+      if (bec) {
+        if (bec == bhttp::error::body_limit) {
+          co_await reject_and_close(ErrorCode::payload_too_large,
+                                    "request body exceeds " + std::to_string(config.http.body_limit) + " bytes");
+        } else if (bec == beast::error::timeout) {
+          co_await reject_and_close(ErrorCode::request_timeout, "request body not received in time");
+        } else if (bec != net::error::eof && bec != bhttp::error::partial_message &&
+                   bec != net::error::connection_reset && bec != net::error::operation_aborted) {
+          co_await reject_and_close(ErrorCode::bad_request, "malformed request body: " + bec.message());
+        }
+        co_return;
+      }
+    }
+    req.body = std::move(parser.get().body());
+
+    metrics.in_flight.fetch_add(1);
+    Response res = pipeline.handle(req);
+    std::uint64_t bytes = 0;
+    const bool again = co_await write_response(*conn, req, res, bytes);
+    metrics.in_flight.fetch_sub(1);
+    log_request(req, res.status, bytes,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - req.ctx.start).count());
+    conn->busy = false;
+    if (!again) {
+      beast::error_code ignored;
+      conn->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+  }
+}
+
+}  // namespace ds::http
