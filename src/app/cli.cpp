@@ -53,7 +53,7 @@ std::optional<std::string> check_data_dir(const std::filesystem::path& dir) {
   return std::nullopt;
 }
 
-int serve(const Config& config, bool demo) {
+int serve(const Config& config, bool demo, const ExtraRoutes& extra_routes) {
   init_logging(config);
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -67,6 +67,7 @@ int serve(const Config& config, bool demo) {
   api::Services services{config, {}, std::chrono::system_clock::now()};
   services.readiness.push_back({"data_dir", [dir = config.data_dir] { return check_data_dir(dir); }});
   register_all_routes(router, services);
+  if (extra_routes) extra_routes(router, config);
 
   http::PipelineOptions options;
   options.cors_origins = config.cors_origins;
@@ -89,7 +90,7 @@ int serve(const Config& config, bool demo) {
 
 }  // namespace
 
-int run_cli(int argc, char** argv) {
+int run_cli(int argc, char** argv, const ExtraRoutes& extra_routes) {
   CLI::App app{"Dataspace: a self-hostable Earth-observation data space"};
   app.require_subcommand(1);
 
@@ -110,8 +111,8 @@ int run_cli(int argc, char** argv) {
   }
 
   try {
-    if (*serve_cmd) return serve(serve_flags.load(), false);
-    if (*demo_cmd) return serve(demo_flags.load(), true);
+    if (*serve_cmd) return serve(serve_flags.load(), false, extra_routes);
+    if (*demo_cmd) return serve(demo_flags.load(), true, extra_routes);
     if (*version_cmd) {
       std::cout << "dataspace " << DATASPACE_VERSION << "\n"
                 << "boost " << BOOST_LIB_VERSION << "\n"

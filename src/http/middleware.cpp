@@ -75,13 +75,12 @@ std::string gzip_compress(std::string_view in) {
   return out;
 }
 
-Response Next::operator()(Request& req) const { return pipeline_.run_inner(req, index_); }
+Response Next::operator()(Request& req) const { return pipeline_.run_inner(req, index_, handler_); }
 
 Pipeline::Pipeline(const Router& router, PipelineOptions options) : router_(router), options_(std::move(options)) {}
 
-Response Pipeline::run_inner(Request& req, std::size_t index) const {
-  if (index < inner_.size()) return inner_[index](req, Next(*this, index + 1));
-  const Handler& handler = router_.resolve(req);
+Response Pipeline::run_inner(Request& req, std::size_t index, const Handler& handler) const {
+  if (index < inner_.size()) return inner_[index](req, Next(*this, index + 1, handler));
   return handler(req);
 }
 
@@ -123,7 +122,8 @@ Response Pipeline::handle(Request& req) const {
     res.headers.set("Access-Control-Max-Age", "86400");
   } else {
     try {
-      res = run_inner(req, 0);
+      const Handler& handler = router_.resolve(req);
+      res = run_inner(req, 0, handler);
     } catch (const Error& e) {
       if (e.code() == ErrorCode::internal) log::error("request {}: {}", req.ctx.request_id, e.message());
       res = render(req, e);

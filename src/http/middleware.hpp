@@ -18,12 +18,13 @@ class Pipeline;
 // Calls the rest of the chain.
 class Next {
  public:
-  Next(const Pipeline& p, std::size_t index) : pipeline_(p), index_(index) {}
+  Next(const Pipeline& p, std::size_t index, const Handler& handler) : pipeline_(p), index_(index), handler_(handler) {}
   Response operator()(Request& req) const;
 
  private:
   const Pipeline& pipeline_;
   std::size_t index_;
+  const Handler& handler_;
 };
 
 using Middleware = std::function<Response(Request&, const Next&)>;
@@ -50,7 +51,7 @@ class Pipeline {
 
  private:
   friend class Next;
-  Response run_inner(Request& req, std::size_t index) const;
+  Response run_inner(Request& req, std::size_t index, const Handler& handler) const;
   Response render(Request& req, const Error& error) const;
   void finish(const Request& req, Response& res) const;
 

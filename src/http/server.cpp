@@ -125,16 +125,18 @@ void Server::Impl::begin_shutdown() {
   acceptor.close(ec);
   signals.cancel(ec);
   drain_deadline = std::chrono::steady_clock::now() + config.http.drain_timeout;
-  std::lock_guard lock(conns_mutex);
-  for (auto& c : conns) {
-    // Idle connections are closed now; busy ones close after their current response.
-    net::post(c->stream.get_executor(), [c] {
-      if (!c->busy && !c->closed) {
-        beast::error_code ignored;
-        c->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        c->stream.cancel();
-      }
-    });
+  {
+    std::lock_guard lock(conns_mutex);
+    for (auto& c : conns) {
+      // Idle connections are closed now; busy ones close after their current response.
+      net::post(c->stream.get_executor(), [c] {
+        if (!c->busy && !c->closed) {
+          beast::error_code ignored;
+          c->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+          c->stream.cancel();
+        }
+      });
+    }
   }
   check_drained();
 }
@@ -364,7 +366,11 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn) {
     };
 
     if (hec) {
-      if (hec == bhttp::error::header_limit) {
+      if (hec == bhttp::error::body_limit) {
+        // A declared Content-Length over the limit is refused before any body byte is read.
+        co_await reject_and_close(ErrorCode::payload_too_large,
+                                  "request body exceeds " + std::to_string(config.http.body_limit) + " bytes");
+      } else if (hec == bhttp::error::header_limit) {
         co_await reject_and_close(ErrorCode::header_too_large,
                                   "request head exceeds " + std::to_string(config.http.header_limit) + " bytes");
       } else if (hec == beast::error::timeout) {
