@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <iostream>
 
+#include <openssl/opensslv.h>
 #include <CLI/CLI.hpp>
 #include <boost/version.hpp>
-#include <openssl/opensslv.h>
 
 #include "app/routes.hpp"
 #include "core/config.hpp"
@@ -58,8 +58,8 @@ int serve(const Config& config, bool demo, const ExtraRoutes& extra_routes) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) {
-    throw Error(ErrorCode::invalid_parameter, "cannot create data directory " + config.data_dir.string() + ": " +
-                                                   ec.message(), "data");
+    throw Error(ErrorCode::invalid_parameter,
+                "cannot create data directory " + config.data_dir.string() + ": " + ec.message(), "data");
   }
 
   http::Metrics metrics;

@@ -24,8 +24,7 @@ struct SettingDef {
 
 [[noreturn]] void bad_value(const std::string& name, const ConfigValue& v, const std::string& why) {
   throw Error(ErrorCode::invalid_parameter,
-              "configuration setting '" + name + "' from " + v.source + ": " + why + " (got '" + v.value + "')",
-              name);
+              "configuration setting '" + name + "' from " + v.source + ": " + why + " (got '" + v.value + "')", name);
 }
 
 std::uint64_t as_uint(const std::string& name, const ConfigValue& v) {
@@ -184,11 +183,16 @@ std::optional<std::uint64_t> parse_size(const std::string& text) {
   unit.erase(0, unit.find_first_not_of(' '));
   for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::uint64_t mult = 1;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "k" || unit == "kb" || unit == "kib") mult = 1ull << 10;
-  else if (unit == "m" || unit == "mb" || unit == "mib") mult = 1ull << 20;
-  else if (unit == "g" || unit == "gb" || unit == "gib") mult = 1ull << 30;
-  else return std::nullopt;
+  if (unit.empty() || unit == "b")
+    mult = 1;
+  else if (unit == "k" || unit == "kb" || unit == "kib")
+    mult = 1ull << 10;
+  else if (unit == "m" || unit == "mb" || unit == "mib")
+    mult = 1ull << 20;
+  else if (unit == "g" || unit == "gb" || unit == "gib")
+    mult = 1ull << 30;
+  else
+    return std::nullopt;
   if (n > UINT64_MAX / mult) return std::nullopt;
   return n * mult;
 }
@@ -254,8 +258,8 @@ Config load_config(const std::optional<std::filesystem::path>& file, const std::
     flatten(root, "", path->string(), from_file);
     for (auto& [name, v] : from_file) {
       if (!find_def(name))
-        throw Error(ErrorCode::invalid_parameter,
-                    "unknown configuration setting '" + name + "' in " + path->string(), name);
+        throw Error(ErrorCode::invalid_parameter, "unknown configuration setting '" + name + "' in " + path->string(),
+                    name);
       values[name] = v;
     }
   }
@@ -265,7 +269,8 @@ Config load_config(const std::optional<std::filesystem::path>& file, const std::
       values[d.doc.name] = ConfigValue{it->second, "environment " + env_name};
   }
   for (const auto& [name, value] : flags) {
-    if (!find_def(name)) throw Error(ErrorCode::invalid_parameter, "unknown configuration setting '" + name + "'", name);
+    if (!find_def(name))
+      throw Error(ErrorCode::invalid_parameter, "unknown configuration setting '" + name + "'", name);
     values[name] = ConfigValue{value, "flag --" + name};
   }
 

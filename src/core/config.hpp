@@ -15,8 +15,8 @@
 namespace ds {
 
 struct HttpLimits {
-  std::size_t header_limit = 16 * 1024;         // bytes of request line + headers
-  std::size_t body_limit = 16 * 1024 * 1024;    // bytes of request body
+  std::size_t header_limit = 16 * 1024;              // bytes of request line + headers
+  std::size_t body_limit = 16 * 1024 * 1024;         // bytes of request body
   std::chrono::milliseconds header_timeout{10'000};  // whole request head must arrive within this
   std::chrono::milliseconds body_timeout{60'000};    // whole body must arrive within this
   std::chrono::milliseconds idle_timeout{30'000};    // keep-alive connection without a request
@@ -26,13 +26,13 @@ struct HttpLimits {
 };
 
 struct Config {
-  std::string listen = "127.0.0.1:8080";        // HOST:PORT
-  std::filesystem::path data_dir = "var";       // catalogue database, object store, keys
-  unsigned threads = 0;                         // HTTP worker threads; 0 = number of cores
-  std::string public_url;                       // base URL used in links; empty = from Host header
+  std::string listen = "127.0.0.1:8080";   // HOST:PORT
+  std::filesystem::path data_dir = "var";  // catalogue database, object store, keys
+  unsigned threads = 0;                    // HTTP worker threads; 0 = number of cores
+  std::string public_url;                  // base URL used in links; empty = from Host header
   std::vector<std::string> cors_origins = {"*"};
-  std::string log_level = "info";               // trace|debug|info|warn|error|off
-  std::string access_log = "stdout";            // stdout|stderr|off|<file path>
+  std::string log_level = "info";     // trace|debug|info|warn|error|off
+  std::string access_log = "stdout";  // stdout|stderr|off|<file path>
   HttpLimits http;
 };
 
@@ -43,9 +43,9 @@ struct ConfigValue {
 };
 
 struct ConfigSetting {
-  std::string name;         // dotted, e.g. "http.body_limit"
-  std::string type;         // string|int|size|duration|list
-  std::string default_text; // default as written in TOML
+  std::string name;          // dotted, e.g. "http.body_limit"
+  std::string type;          // string|int|size|duration|list
+  std::string default_text;  // default as written in TOML
   std::string help;
 };
 

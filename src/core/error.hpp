@@ -14,11 +14,11 @@
 namespace ds {
 
 enum class ErrorCode {
-  bad_request,            // malformed request (syntax)
-  invalid_parameter,      // a parameter has a value we cannot accept
-  missing_parameter,      // a required parameter is absent
-  unauthorized,           // no or invalid credentials
-  forbidden,              // credentials valid, access denied
+  bad_request,        // malformed request (syntax)
+  invalid_parameter,  // a parameter has a value we cannot accept
+  missing_parameter,  // a required parameter is absent
+  unauthorized,       // no or invalid credentials
+  forbidden,          // credentials valid, access denied
   not_found,
   method_not_allowed,
   not_acceptable,
@@ -28,11 +28,11 @@ enum class ErrorCode {
   payload_too_large,
   unsupported_media_type,
   range_not_satisfiable,
-  unprocessable,          // well-formed but semantically impossible (e.g. $skip beyond the cap)
+  unprocessable,  // well-formed but semantically impossible (e.g. $skip beyond the cap)
   too_many_requests,
   header_too_large,
   internal,
-  not_implemented,        // a protocol feature we deliberately do not offer (answers 501)
+  not_implemented,  // a protocol feature we deliberately do not offer (answers 501)
   service_unavailable,
   gateway_timeout,
 };

@@ -1,9 +1,14 @@
 #include "core/log.hpp"
 
-#include <atomic>
+#include <fcntl.h>
+#include <unistd.h>
 
-#include <spdlog/async.h>
-#include <spdlog/sinks/basic_file_sink.h>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include "core/config.hpp"
@@ -11,10 +16,85 @@
 
 namespace ds {
 namespace {
-// The access logger is created once at start-up and read on every request; an atomic shared_ptr
-// copy would cost more than the write, so the pointer is published once and never replaced while
-// the server runs.
-std::shared_ptr<spdlog::logger> g_access;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+
+// The access log is written in batches: a request appends its line to a shared buffer under a
+// short lock (no wake-up of another thread, which costs more than the request on a VM), and the
+// buffer goes to the file descriptor when it passes 64 KiB or once a second from a flusher thread.
+class AccessLog {
+ public:
+  explicit AccessLog(int fd, bool owns) : fd_(fd), owns_(owns), flusher_([this] { flush_loop(); }) {}
+  ~AccessLog() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_one();
+    flusher_.join();
+    flush();
+    if (owns_) ::close(fd_);
+  }
+
+  void write(std::string_view line) {
+    std::string full;
+    {
+      std::lock_guard lock(mutex_);
+      buffer_.append(line);
+      buffer_.push_back('\n');
+      if (buffer_.size() < kBatch) return;
+      full.swap(buffer_);
+    }
+    write_all(full);
+  }
+
+  void flush() {
+    std::string pending;
+    {
+      std::lock_guard lock(mutex_);
+      pending.swap(buffer_);
+    }
+    write_all(pending);
+  }
+
+ private:
+  static constexpr std::size_t kBatch = 64 * 1024;
+
+  void write_all(const std::string& bytes) {
+    std::lock_guard lock(write_mutex_);  // keeps batches whole and in order
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // a full disk must not take the server down; lines are dropped
+      done += static_cast<std::size_t>(n);
+    }
+  }
+
+  void flush_loop() {
+    std::unique_lock lock(mutex_);
+    while (!stop_) {
+      wake_.wait_for(lock, std::chrono::seconds(1));
+      if (buffer_.empty()) continue;
+      std::string pending;
+      pending.swap(buffer_);
+      lock.unlock();
+      write_all(pending);
+      lock.lock();
+    }
+  }
+
+  int fd_;
+  bool owns_;
+  std::mutex mutex_;
+  std::mutex write_mutex_;
+  std::condition_variable wake_;
+  std::string buffer_;
+  bool stop_ = false;
+  std::thread flusher_;
+};
+
+// Created once at start-up, before any request thread exists, and destroyed after they are gone.
+std::unique_ptr<AccessLog> g_access;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables)
+
 }  // namespace
 
 void init_logging(const Config& config) {
@@ -23,42 +103,31 @@ void init_logging(const Config& config) {
   app->set_level(spdlog::level::from_str(config.log_level));
   spdlog::set_default_logger(app);
 
+  g_access.reset();
   if (config.access_log == "off") return;
-  // The access log is written by a background thread so request threads never block on the
-  // terminal or the disk; when the queue is full, the writer blocks rather than dropping lines.
-  spdlog::init_thread_pool(16384, 1);
-  spdlog::sink_ptr sink;
   if (config.access_log == "stdout") {
-    sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    g_access = std::make_unique<AccessLog>(STDOUT_FILENO, false);
   } else if (config.access_log == "stderr") {
-    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    g_access = std::make_unique<AccessLog>(STDERR_FILENO, false);
   } else {
-    try {
-      sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(config.access_log, false);
-    } catch (const std::exception& e) {
-      throw Error(ErrorCode::invalid_parameter, "cannot open access log " + config.access_log + ": " + e.what(),
-                  "log.access");
+    const int fd = ::open(config.access_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) {
+      throw Error(ErrorCode::invalid_parameter,
+                  "cannot open access log " + config.access_log + ": " + std::strerror(errno), "log.access");
     }
+    g_access = std::make_unique<AccessLog>(fd, true);
   }
-  auto access = std::make_shared<spdlog::async_logger>("access", sink, spdlog::thread_pool(),
-                                                       spdlog::async_overflow_policy::block);
-  access->set_pattern("%v");
-  access->set_level(spdlog::level::info);
-  spdlog::drop("access");
-  spdlog::register_logger(access);  // flush_every() only reaches registered loggers
-  g_access = access;
-  // Lines reach the file or terminal within a second even when traffic is light.
-  spdlog::flush_every(std::chrono::seconds(1));
 }
 
 void shutdown_logging() {
-  if (g_access) g_access->flush();
+  g_access.reset();
   spdlog::default_logger()->flush();
 }
 
-void write_access_log(const nlohmann::json& record) {
-  if (!g_access) return;
-  g_access->info(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+void write_access_log(std::string_view line) {
+  if (g_access) g_access->write(line);
 }
+
+bool access_log_enabled() { return g_access != nullptr; }
 
 }  // namespace ds

@@ -5,9 +5,10 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 namespace spdlog {
 class logger;
@@ -23,18 +24,28 @@ void init_logging(const Config& config);
 // Flushes and closes the sinks (call before exit).
 void shutdown_logging();
 
-// Writes one access-log record; cheap no-op when the access log is off. Thread-safe.
-void write_access_log(const nlohmann::json& record);
+// Writes one access-log record (one line, no newline in it); no-op when the access log is off.
+// Thread-safe; lines reach the destination in batches, within a second.
+void write_access_log(std::string_view line);
+bool access_log_enabled();
 
 namespace log {
 template <typename... Args>
-void info(fmt::format_string<Args...> f, Args&&... args) { spdlog::info(f, std::forward<Args>(args)...); }
+void info(fmt::format_string<Args...> f, Args&&... args) {
+  spdlog::info(f, std::forward<Args>(args)...);
+}
 template <typename... Args>
-void warn(fmt::format_string<Args...> f, Args&&... args) { spdlog::warn(f, std::forward<Args>(args)...); }
+void warn(fmt::format_string<Args...> f, Args&&... args) {
+  spdlog::warn(f, std::forward<Args>(args)...);
+}
 template <typename... Args>
-void error(fmt::format_string<Args...> f, Args&&... args) { spdlog::error(f, std::forward<Args>(args)...); }
+void error(fmt::format_string<Args...> f, Args&&... args) {
+  spdlog::error(f, std::forward<Args>(args)...);
+}
 template <typename... Args>
-void debug(fmt::format_string<Args...> f, Args&&... args) { spdlog::debug(f, std::forward<Args>(args)...); }
+void debug(fmt::format_string<Args...> f, Args&&... args) {
+  spdlog::debug(f, std::forward<Args>(args)...);
+}
 }  // namespace log
 
 }  // namespace ds

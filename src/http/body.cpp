@@ -114,7 +114,8 @@ class GeneratorStream final : public BodyStream {
 
 class ConcatStream final : public BodyStream {
  public:
-  ConcatStream(std::vector<StreamPart> parts, std::string suffix) : parts_(std::move(parts)), suffix_(std::move(suffix)) {
+  ConcatStream(std::vector<StreamPart> parts, std::string suffix)
+      : parts_(std::move(parts)), suffix_(std::move(suffix)) {
     std::uint64_t total = suffix_.size();
     for (const auto& p : parts_) total += p.prefix.size() + p.length;
     size_ = total;

@@ -2,7 +2,9 @@
 
 namespace ds::http {
 
-ErrorRenderers::ErrorRenderers() { renderers_[static_cast<std::size_t>(ErrorFormat::problem_json)] = render_problem_json; }
+ErrorRenderers::ErrorRenderers() {
+  renderers_[static_cast<std::size_t>(ErrorFormat::problem_json)] = render_problem_json;
+}
 
 void ErrorRenderers::set(ErrorFormat format, ErrorRenderer renderer) {
   renderers_[static_cast<std::size_t>(format)] = std::move(renderer);

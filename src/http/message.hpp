@@ -73,17 +73,17 @@ struct RequestContext {
   std::string remote_addr;
   std::string route = "unmatched";  // matched route template, for logs and metrics
   ErrorFormat error_format = ErrorFormat::problem_json;
-  std::string principal = "anonymous";  // set by the auth hook
-  RouteStats* stats = nullptr;          // metrics slot of the matched route
+  std::string principal = "anonymous";                   // set by the auth hook
+  RouteStats* stats = nullptr;                           // metrics slot of the matched route
   nlohmann::json log_fields = nlohmann::json::object();  // extra fields for the access log
 };
 
 struct Request {
   Method method = Method::get;
-  std::string method_text;  // as sent, e.g. "GET" or an unknown token
-  std::string target;       // raw request target, e.g. /stac/search?limit=10
-  std::string path;         // raw (still percent-encoded) path part of target
-  std::string query_string; // raw query without '?'
+  std::string method_text;   // as sent, e.g. "GET" or an unknown token
+  std::string target;        // raw request target, e.g. /stac/search?limit=10
+  std::string path;          // raw (still percent-encoded) path part of target
+  std::string query_string;  // raw query without '?'
   Headers headers;
   std::string body;
   bool keep_alive = true;

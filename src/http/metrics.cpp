@@ -5,7 +5,8 @@
 namespace ds::http {
 
 void RouteStats::observe(int status, double seconds, std::uint64_t bytes) {
-  if (status >= 100 && status < 600) by_status[static_cast<std::size_t>(status - 100)].fetch_add(1, std::memory_order_relaxed);
+  if (status >= 100 && status < 600)
+    by_status[static_cast<std::size_t>(status - 100)].fetch_add(1, std::memory_order_relaxed);
   std::size_t b = 0;
   while (b < kLatencyBuckets.size() && seconds > kLatencyBuckets[b]) ++b;
   buckets[b].fetch_add(1, std::memory_order_relaxed);

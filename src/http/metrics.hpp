@@ -12,13 +12,13 @@
 namespace ds::http {
 
 inline constexpr std::array<double, 13> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                           0.1,    0.25,  0.5,    1.0,   2.5,   10.0};
+                                                           0.1,    0.25,  0.5,    1.0,   2.5,  10.0};
 
 struct RouteStats {
   RouteStats(std::string m, std::string r) : method(std::move(m)), route(std::move(r)) {}
   const std::string method;
   const std::string route;
-  std::array<std::atomic<std::uint64_t>, 500> by_status{};  // index = status - 100
+  std::array<std::atomic<std::uint64_t>, 500> by_status{};                       // index = status - 100
   std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> buckets{};  // last = +Inf
   std::atomic<std::uint64_t> count{0};
   std::atomic<std::uint64_t> duration_us{0};

@@ -118,7 +118,8 @@ Response Pipeline::handle(Request& req) const {
     res.status = 204;
     req.ctx.route = "preflight";
     res.headers.set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
-    if (auto h = req.header("Access-Control-Request-Headers")) res.headers.set("Access-Control-Allow-Headers", std::string(*h));
+    if (auto h = req.header("Access-Control-Request-Headers"))
+      res.headers.set("Access-Control-Allow-Headers", std::string(*h));
     res.headers.set("Access-Control-Max-Age", "86400");
   } else {
     try {

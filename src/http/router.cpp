@@ -63,10 +63,14 @@ std::vector<Router::Segment> Router::compile(std::string_view tmpl) {
         if (auto colon = spec.find(':'); colon != std::string_view::npos) {
           name = spec.substr(0, colon);
           std::string_view type = spec.substr(colon + 1);
-          if (type == "int") kind = Part::Kind::integer;
-          else if (type == "uuid") kind = Part::Kind::uuid;
-          else if (type == "path") kind = Part::Kind::path;
-          else if (type != "str") throw std::invalid_argument("unknown parameter type " + std::string(type));
+          if (type == "int")
+            kind = Part::Kind::integer;
+          else if (type == "uuid")
+            kind = Part::Kind::uuid;
+          else if (type == "path")
+            kind = Part::Kind::path;
+          else if (type != "str")
+            throw std::invalid_argument("unknown parameter type " + std::string(type));
         }
         if (name.empty()) throw std::invalid_argument("unnamed parameter in " + std::string(tmpl));
         if (!s.parts.empty() && s.parts.back().kind != Part::Kind::literal)
@@ -82,11 +86,16 @@ std::vector<Router::Segment> Router::compile(std::string_view tmpl) {
         i = open == std::string_view::npos ? seg.size() : open;
       }
     }
-    if (literal_only) s.score = 4;
-    else if (typed < 0) s.score = 0;
-    else if (s.parts.size() > 1) s.score = 3;
-    else if (typed > 0) s.score = 2;
-    else s.score = 1;
+    if (literal_only)
+      s.score = 4;
+    else if (typed < 0)
+      s.score = 0;
+    else if (s.parts.size() > 1)
+      s.score = 3;
+    else if (typed > 0)
+      s.score = 2;
+    else
+      s.score = 1;
     out.push_back(std::move(s));
   }
   for (std::size_t k = 0; k < out.size(); ++k) {

@@ -39,10 +39,18 @@ class Router {
   // Registers a handler. Throws std::invalid_argument for a malformed template.
   void add(Method method, std::string_view path_template, Handler handler,
            ErrorFormat error_format = ErrorFormat::problem_json);
-  void get(std::string_view t, Handler h, ErrorFormat f = ErrorFormat::problem_json) { add(Method::get, t, std::move(h), f); }
-  void post(std::string_view t, Handler h, ErrorFormat f = ErrorFormat::problem_json) { add(Method::post, t, std::move(h), f); }
-  void put(std::string_view t, Handler h, ErrorFormat f = ErrorFormat::problem_json) { add(Method::put, t, std::move(h), f); }
-  void del(std::string_view t, Handler h, ErrorFormat f = ErrorFormat::problem_json) { add(Method::delete_, t, std::move(h), f); }
+  void get(std::string_view t, Handler h, ErrorFormat f = ErrorFormat::problem_json) {
+    add(Method::get, t, std::move(h), f);
+  }
+  void post(std::string_view t, Handler h, ErrorFormat f = ErrorFormat::problem_json) {
+    add(Method::post, t, std::move(h), f);
+  }
+  void put(std::string_view t, Handler h, ErrorFormat f = ErrorFormat::problem_json) {
+    add(Method::put, t, std::move(h), f);
+  }
+  void del(std::string_view t, Handler h, ErrorFormat f = ErrorFormat::problem_json) {
+    add(Method::delete_, t, std::move(h), f);
+  }
 
   // Error format of requests under `prefix` that match no route (so a 404 under /odata is OData's).
   void set_prefix_error_format(std::string prefix, ErrorFormat format);
@@ -88,7 +96,7 @@ class Router {
                             std::map<std::string, std::string, std::less<>>& params);
 
   Metrics& metrics_;
-  std::vector<std::unique_ptr<Route>> routes_;  // sorted by specificity
+  std::vector<std::unique_ptr<Route>> routes_;                          // sorted by specificity
   std::unordered_map<std::string, std::vector<const Route*>> literal_;  // all-literal templates by path
   std::vector<std::pair<std::string, ErrorFormat>> prefix_formats_;
   ErrorRenderers renderers_;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include <fmt/format.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -22,8 +23,8 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 using net::awaitable;
-using net::use_awaitable;
 using net::redirect_error;
+using net::use_awaitable;
 
 namespace {
 
@@ -40,7 +41,25 @@ const std::string& http_date_now() {
   return cached;
 }
 
-std::string truncate(std::string_view s, std::size_t n) { return std::string(s.substr(0, n)); }
+// Appends `s` as a JSON string literal. Control bytes and non-ASCII bytes are escaped as \u00XX
+// so that a line always parses, whatever a client put in its request target or User-Agent.
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x80) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+}
 
 struct Connection {
   explicit Connection(tcp::socket s) : stream(std::move(s)) {}
@@ -51,16 +70,36 @@ struct Connection {
 
 }  // namespace
 
+// One io_context per thread: a connection lives on one thread from accept to close, so no request
+// ever wakes another thread (a wake-up costs more than a small request on a VM), and no strand is
+// needed. Handlers that block (heavy processing) must hand their work to a worker pool.
+std::vector<std::unique_ptr<net::io_context>> make_contexts(unsigned n) {
+  std::vector<std::unique_ptr<net::io_context>> out;
+  for (unsigned i = 0; i < n; ++i) out.push_back(std::make_unique<net::io_context>(1));
+  return out;
+}
+
 struct Server::Impl {
   Impl(const Config& c, const Pipeline& p, Metrics& m)
-      : config(c), pipeline(p), metrics(m), threads(c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency())),
-        ioc(static_cast<int>(threads)), acceptor(ioc), signals(ioc, SIGINT, SIGTERM), drain_timer(ioc) {}
+      : config(c),
+        pipeline(p),
+        metrics(m),
+        threads(c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency())),
+        contexts(make_contexts(threads)),
+        ioc(*contexts.front()),
+        acceptor(ioc),
+        signals(ioc, SIGINT, SIGTERM),
+        drain_timer(ioc) {}
 
   const Config& config;
   const Pipeline& pipeline;
   Metrics& metrics;
   unsigned threads;
-  net::io_context ioc;
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  net::io_context& ioc;  // the first context: acceptor, signals, drain timer
+  std::size_t next_context = 0;
+  // Keeps the other contexts running while they have no connection.
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
   tcp::acceptor acceptor;
   net::signal_set signals;
   net::steady_timer drain_timer;
@@ -109,8 +148,9 @@ void Server::run() {
     im.begin_shutdown();
   });
   net::co_spawn(im.ioc, im.accept_loop(), net::detached);
+  for (unsigned i = 1; i < im.threads; ++i) im.guards.push_back(net::make_work_guard(*im.contexts[i]));
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < im.threads; ++i) pool.emplace_back([&im] { im.ioc.run(); });
+  for (unsigned i = 1; i < im.threads; ++i) pool.emplace_back([&im, i] { im.contexts[i]->run(); });
   im.ioc.run();
   for (auto& t : pool) t.join();
 }
@@ -147,13 +187,10 @@ void Server::Impl::check_drained() {
     std::lock_guard lock(conns_mutex);
     open = conns.size();
   }
-  if (open == 0) {
-    ioc.stop();
-    return;
-  }
-  if (std::chrono::steady_clock::now() >= drain_deadline) {
-    log::warn("drain timeout: closing {} connection(s) with requests still in flight", open);
-    ioc.stop();
+  if (open == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
+    if (open > 0) log::warn("drain timeout: closing {} connection(s) with requests still in flight", open);
+    guards.clear();
+    for (auto& c : contexts) c->stop();
     return;
   }
   drain_timer.expires_after(std::chrono::milliseconds(20));
@@ -165,7 +202,8 @@ void Server::Impl::check_drained() {
 awaitable<void> Server::Impl::accept_loop() {
   while (!stopping) {
     beast::error_code ec;
-    tcp::socket socket = co_await acceptor.async_accept(net::make_strand(ioc), redirect_error(use_awaitable, ec));
+    auto& target = *contexts[next_context++ % contexts.size()];
+    tcp::socket socket = co_await acceptor.async_accept(target, redirect_error(use_awaitable, ec));
     if (ec) {
       if (stopping || ec == net::error::operation_aborted) break;
       // Out of file descriptors and the like: back off briefly rather than spin.
@@ -216,21 +254,37 @@ void Server::Impl::log_request(const Request& req, int status, std::uint64_t byt
   } else {
     metrics.unmatched()->observe(status, seconds, bytes);
   }
-  nlohmann::json rec = {
-      {"ts", format_iso8601(std::chrono::system_clock::now())},
-      {"request_id", req.ctx.request_id},
-      {"remote", req.ctx.remote_addr},
-      {"method", req.method_text},
-      {"target", truncate(req.target, 2048)},
-      {"route", req.ctx.route},
-      {"status", status},
-      {"bytes", bytes},
-      {"duration_ms", std::round(seconds * 1e6) / 1e3},
-      {"principal", req.ctx.principal},
-  };
-  if (auto ua = req.header("User-Agent")) rec["user_agent"] = truncate(*ua, 256);
-  for (const auto& [k, v] : req.ctx.log_fields.items()) rec[k] = v;
-  write_access_log(rec);
+  if (!access_log_enabled()) return;
+  // Built by hand: this runs for every request and a JSON DOM would cost more than the request.
+  std::string line;
+  line.reserve(512);
+  line += "{\"ts\":";
+  append_json_string(line, format_iso8601(std::chrono::system_clock::now()));
+  line += ",\"request_id\":";
+  append_json_string(line, req.ctx.request_id);
+  line += ",\"remote\":";
+  append_json_string(line, req.ctx.remote_addr);
+  line += ",\"method\":";
+  append_json_string(line, req.method_text);
+  line += ",\"target\":";
+  append_json_string(line, std::string_view(req.target).substr(0, 2048));
+  line += ",\"route\":";
+  append_json_string(line, req.ctx.route);
+  line +=
+      fmt::format(",\"status\":{},\"bytes\":{},\"duration_ms\":{:.3f},\"principal\":", status, bytes, seconds * 1e3);
+  append_json_string(line, req.ctx.principal);
+  if (auto ua = req.header("User-Agent")) {
+    line += ",\"user_agent\":";
+    append_json_string(line, ua->substr(0, 256));
+  }
+  for (const auto& [k, v] : req.ctx.log_fields.items()) {
+    line += ',';
+    append_json_string(line, k);
+    line += ':';
+    line += v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  line += '}';
+  write_access_log(line);
 }
 
 awaitable<bool> Server::Impl::write_response(Connection& conn, Request& req, Response& res, std::uint64_t& bytes_out) {
@@ -335,7 +389,8 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn) {
       conn->stream.expires_after(first ? std::min(config.http.idle_timeout, config.http.header_timeout)
                                        : config.http.idle_timeout);
       beast::error_code ec;
-      const std::size_t n = co_await conn->stream.async_read_some(buffer.prepare(8192), redirect_error(use_awaitable, ec));
+      const std::size_t n =
+          co_await conn->stream.async_read_some(buffer.prepare(8192), redirect_error(use_awaitable, ec));
       if (ec) co_return;
       buffer.commit(n);
     }

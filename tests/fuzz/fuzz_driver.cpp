@@ -30,10 +30,18 @@ int main(int argc, char** argv) {
     for (int e = 0; e < edits && !s.empty(); ++e) {
       const std::size_t pos = rng() % s.size();
       switch (rng() % 4) {
-        case 0: s[pos] = static_cast<char>(rng() % 256); break;
-        case 1: s.erase(pos, 1 + rng() % 4); break;
-        case 2: s.insert(pos, std::string(1 + rng() % 64, static_cast<char>("%(/{'\"\r\n"[rng() % 9]))); break;
-        case 3: s.insert(pos, s.substr(rng() % s.size(), 1 + rng() % 16)); break;
+        case 0:
+          s[pos] = static_cast<char>(rng() % 256);
+          break;
+        case 1:
+          s.erase(pos, 1 + rng() % 4);
+          break;
+        case 2:
+          s.insert(pos, std::string(1 + rng() % 64, static_cast<char>("%(/{'\"\r\n"[rng() % 9])));
+          break;
+        case 3:
+          s.insert(pos, s.substr(rng() % s.size(), 1 + rng() % 16));
+          break;
       }
     }
     LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());

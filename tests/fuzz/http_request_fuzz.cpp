@@ -25,7 +25,8 @@ struct World {
   World() {
     router.get("/health", [](Request&) { return Response::text("{}", "application/json"); });
     router.get("/collections/{id}/items/{item}", [](Request& r) { return Response::json({{"id", r.param("item")}}); });
-    router.get("/odata/v1/Products({id:uuid})/$value", [](Request& r) { return Response::text(r.param("id"), "text/plain"); });
+    router.get("/odata/v1/Products({id:uuid})/$value",
+               [](Request& r) { return Response::text(r.param("id"), "text/plain"); });
     router.get("/files/{rest:path}", [](Request& r) { return Response::text(r.param("rest"), "text/plain"); });
     router.post("/echo", [](Request& r) { return Response::text(r.body, "application/json"); });
   }

@@ -64,9 +64,7 @@ void test_routes(ds::http::Router& router, const ds::Config& config) {
     throw ds::Error(ds::ErrorCode::invalid_parameter, "bbox must have 4 numbers", "bbox");
   });
 
-  router.post("/_test/echo", [](Request& req) {
-    return Response::json({{"bytes", req.body.size()}});
-  });
+  router.post("/_test/echo", [](Request& req) { return Response::json({{"bytes", req.body.size()}}); });
 
   router.get("/_test/items/{id:int}", [](Request& req) { return Response::json({{"id", req.param("id")}}); });
 }

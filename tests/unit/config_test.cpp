@@ -23,11 +23,12 @@ TEST(Config, DefaultsWhenNothingIsGiven) {
 }
 
 TEST(Config, FileThenEnvironmentThenFlags_LaterWins) {
-  auto file = write_toml("listen = \"127.0.0.1:9000\"\ndata = \"/srv/a\"\n[http]\nbody_limit = \"2MiB\"\nidle_timeout = \"5s\"\n");
+  auto file = write_toml(
+      "listen = \"127.0.0.1:9000\"\ndata = \"/srv/a\"\n[http]\nbody_limit = \"2MiB\"\nidle_timeout = \"5s\"\n");
   auto c = ds::load_config(file, {{"DATASPACE_DATA", "/srv/b"}, {"DATASPACE_HTTP_IDLE_TIMEOUT", "750ms"}},
                            {{"data", "/srv/c"}});
   EXPECT_EQ(c.listen, "127.0.0.1:9000");  // file only
-  EXPECT_EQ(c.data_dir, "/srv/c");         // flag beats env beats file
+  EXPECT_EQ(c.data_dir, "/srv/c");        // flag beats env beats file
   EXPECT_EQ(c.http.body_limit, 2u << 20);
   EXPECT_EQ(c.http.idle_timeout, std::chrono::milliseconds(750));  // env beats file
   std::filesystem::remove(file);

@@ -118,10 +118,13 @@ TEST(Metrics, PrometheusExpositionCountsByRouteAndStatus) {
   r->observe(200, 0.003, 15);
   r->observe(503, 0.2, 10);
   const auto text = m.prometheus();
-  EXPECT_NE(text.find("dataspace_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 2"), std::string::npos);
-  EXPECT_NE(text.find("dataspace_http_requests_total{method=\"GET\",route=\"/health\",status=\"503\"} 1"), std::string::npos);
-  EXPECT_NE(text.find("dataspace_http_request_duration_seconds_bucket{method=\"GET\",route=\"/health\",le=\"0.0005\"} 1"),
+  EXPECT_NE(text.find("dataspace_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 2"),
             std::string::npos);
+  EXPECT_NE(text.find("dataspace_http_requests_total{method=\"GET\",route=\"/health\",status=\"503\"} 1"),
+            std::string::npos);
+  EXPECT_NE(
+      text.find("dataspace_http_request_duration_seconds_bucket{method=\"GET\",route=\"/health\",le=\"0.0005\"} 1"),
+      std::string::npos);
   EXPECT_NE(text.find("le=\"+Inf\"} 3"), std::string::npos);
   EXPECT_NE(text.find("dataspace_http_response_bytes_total{method=\"GET\",route=\"/health\"} 40"), std::string::npos);
 }

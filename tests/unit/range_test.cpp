@@ -40,8 +40,8 @@ TEST(Range, ParsesSingleSuffixOpenAndLists) {
 TEST(Range, UnsatisfiableVersusIgnored) {
   std::vector<ByteRange> r;
   EXPECT_EQ(parse_range("bytes=1000-", 1000, r), RangeParse::unsatisfiable);
-  EXPECT_EQ(parse_range("bytes=5-2", 1000, r), RangeParse::none);      // invalid: ignore header
-  EXPECT_EQ(parse_range("items=0-5", 1000, r), RangeParse::none);      // other unit
+  EXPECT_EQ(parse_range("bytes=5-2", 1000, r), RangeParse::none);  // invalid: ignore header
+  EXPECT_EQ(parse_range("items=0-5", 1000, r), RangeParse::none);  // other unit
   EXPECT_EQ(parse_range("bytes=abc", 1000, r), RangeParse::none);
   std::string many = "bytes=";
   for (int i = 0; i < 100; ++i) many += std::to_string(i) + "-" + std::to_string(i) + ",";

@@ -20,7 +20,8 @@ void register_routes(http::Router& router, const Services& services) {
   // something that is not served.
   router.get("/", [&router, &services](http::Request& req) {
     nlohmann::json links = nlohmann::json::array();
-    links.push_back({{"rel", "self"}, {"href", req.base_url + "/"}, {"type", "application/json"}, {"title", "This document"}});
+    links.push_back(
+        {{"rel", "self"}, {"href", req.base_url + "/"}, {"type", "application/json"}, {"title", "This document"}});
     for (const auto& l : router.links()) links.push_back(link_json(req.base_url, l));
     nlohmann::json body = {
         {"id", "dataspace"},
