@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <list>
@@ -406,7 +407,7 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn) {
 
     Request req;
     req.ctx.remote_addr = remote;
-    auto reject_and_close = [&](ErrorCode code, std::string message) -> awaitable<void> {
+    auto reject_and_close = [&](ErrorCode code, std::string message, bool linger = false) -> awaitable<void> {
       req.keep_alive = false;
       if (req.target.empty()) req.target = "/";
       if (req.method_text.empty()) req.method_text = "-";
@@ -418,13 +419,27 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn) {
       metrics.in_flight.fetch_sub(1);
       log_request(req, res.status, bytes,
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - req.ctx.start).count());
+      if (linger) {
+        // Lingering close: stop sending, then read and discard what the client is still sending
+        // for a moment (bounded in time and bytes), so that it reads our answer instead of a reset.
+        beast::error_code ignored;
+        conn->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        conn->stream.expires_after(std::chrono::seconds(2));
+        std::array<char, 16384> scratch{};
+        std::size_t drained = 0;
+        while (drained < 64u * 1024 * 1024) {
+          beast::error_code rec;
+          drained += co_await conn->stream.async_read_some(net::buffer(scratch), redirect_error(use_awaitable, rec));
+          if (rec) break;
+        }
+      }
     };
 
     if (hec) {
       if (hec == bhttp::error::body_limit) {
         // A declared Content-Length over the limit is refused before any body byte is read.
         co_await reject_and_close(ErrorCode::payload_too_large,
-                                  "request body exceeds " + std::to_string(config.http.body_limit) + " bytes");
+                                  "request body exceeds " + std::to_string(config.http.body_limit) + " bytes", true);
       } else if (hec == bhttp::error::header_limit) {
         co_await reject_and_close(ErrorCode::header_too_large,
                                   "request head exceeds " + std::to_string(config.http.header_limit) + " bytes");
@@ -462,7 +477,7 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn) {
       if (bec) {
         if (bec == bhttp::error::body_limit) {
           co_await reject_and_close(ErrorCode::payload_too_large,
-                                    "request body exceeds " + std::to_string(config.http.body_limit) + " bytes");
+                                    "request body exceeds " + std::to_string(config.http.body_limit) + " bytes", true);
         } else if (bec == beast::error::timeout) {
           co_await reject_and_close(ErrorCode::request_timeout, "request body not received in time");
         } else if (bec != net::error::eof && bec != bhttp::error::partial_message &&

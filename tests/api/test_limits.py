@@ -111,7 +111,7 @@ class Limits(unittest.TestCase):
         while time.time() < deadline:  # meanwhile, normal clients are served promptly
             t0 = time.time()
             self.assertEqual(requests.get(URL + "/health", timeout=2).status_code, 200)
-            self.assertLess(time.time() - t0, 0.5)
+            self.assertLess(time.time() - t0, 1.0)
             served += 1
         for t in threads:
             t.join(30)
