@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 
 #include <openssl/opensslv.h>
 #include <CLI/CLI.hpp>
@@ -14,6 +16,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "http/server.hpp"
+#include "synth/generator.hpp"
 
 namespace ds::app {
 namespace {
@@ -88,6 +91,82 @@ int serve(const Config& config, bool demo, const ExtraRoutes& extra_routes) {
   return 0;
 }
 
+std::int64_t parse_date(const std::string& text, const char* what) {
+  int y = 0;
+  unsigned m = 0, d = 0;
+  char dash1 = 0, dash2 = 0;
+  std::istringstream in(text);
+  in >> y >> dash1 >> m >> dash2 >> d;
+  if (!in || dash1 != '-' || dash2 != '-' || m < 1 || m > 12 || d < 1 || d > 31 || y < 2014 || y > 2100 || !in.eof()) {
+    throw Error(ErrorCode::invalid_parameter,
+                std::string(what) + " must be a date YYYY-MM-DD from 2014 on (got '" + text + "')", what);
+  }
+  return synth::days_from_civil(y, m, d);
+}
+
+struct SynthFlags {
+  std::string data = "var";
+  std::string region = "bolzano";
+  std::string from = "2022-06-01";
+  std::string to = "2022-07-31";
+  std::string missions = "s1,s2,s3,s5p,dem";
+  int scale = 10;
+  std::uint64_t seed = 42;
+  unsigned threads = 0;
+
+  void add_to(CLI::App& cmd) {
+    cmd.add_option("--data", data, "Data root; products go to DIR/objects/eodata/<key>")->capture_default_str();
+    cmd.add_option("--region", region, "A named region (bolzano) or W,S,E,N in degrees")->capture_default_str();
+    cmd.add_option("--from", from, "First date, YYYY-MM-DD (inclusive)")->capture_default_str();
+    cmd.add_option("--to", to, "Last date, YYYY-MM-DD (inclusive)")->capture_default_str();
+    cmd.add_option("--missions", missions, "Comma-separated: s1, s2, s3, s5p, dem")->capture_default_str();
+    cmd.add_option("--scale", scale, "Pixel size multiplier: 1 (full resolution), 2, 5 or 10")->capture_default_str();
+    cmd.add_option("--seed", seed, "Seed: the same seed gives byte-identical products")->capture_default_str();
+    cmd.add_option("--threads", threads, "Worker threads (default: one per core)");
+  }
+
+  synth::SynthOptions options() const {
+    synth::SynthOptions o;
+    o.data_dir = data;
+    o.region = synth::parse_region(region);
+    o.from_day = parse_date(from, "from");
+    o.to_day = parse_date(to, "to");
+    std::stringstream ss(missions);
+    std::string m;
+    while (std::getline(ss, m, ',')) {
+      if (!m.empty()) o.missions.insert(m);
+    }
+    o.scale = scale;
+    o.seed = seed;
+    o.threads = threads;
+    return o;
+  }
+};
+
+int synth_command(const synth::SynthOptions& o) {
+  const auto report = synth::run_synth(o, [](const std::string& key) { std::cerr << "  " << key << "\n"; });
+  std::cout << "synth: " << report.generated << " product(s) generated, " << report.cached << " already present, "
+            << report.bytes / (1024 * 1024) << " MiB in " << std::fixed << std::setprecision(1) << report.seconds
+            << " s\n";
+  return 0;
+}
+
+// The demo archive: the Alps around Bolzano, June-July 2022 plus a date in each season, every
+// mission, at scale 10. Generated once under --data (products already there are kept).
+synth::SynthOptions demo_archive(const Config& config) {
+  synth::SynthOptions o;
+  o.data_dir = config.data_dir;
+  o.region = synth::parse_region("bolzano");
+  o.from_day = synth::days_from_civil(2022, 6, 1);
+  o.to_day = synth::days_from_civil(2022, 7, 31);
+  o.extra_days = {synth::days_from_civil(2022, 1, 20), synth::days_from_civil(2022, 4, 15),
+                  synth::days_from_civil(2022, 9, 15), synth::days_from_civil(2022, 11, 15)};
+  o.missions = {"s1", "s2", "s3", "s5p", "dem"};
+  o.scale = 10;
+  o.seed = 42;
+  return o;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv, const ExtraRoutes& extra_routes) {
@@ -104,6 +183,10 @@ int run_cli(int argc, char** argv, const ExtraRoutes& extra_routes) {
 
   auto* version_cmd = app.add_subcommand("version", "Print the version and the versions of key libraries");
 
+  SynthFlags synth_flags;
+  auto* synth_cmd = app.add_subcommand("synth", "Generate realistic synthetic Sentinel products into the object store");
+  synth_flags.add_to(*synth_cmd);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -112,7 +195,14 @@ int run_cli(int argc, char** argv, const ExtraRoutes& extra_routes) {
 
   try {
     if (*serve_cmd) return serve(serve_flags.load(), false, extra_routes);
-    if (*demo_cmd) return serve(demo_flags.load(), true, extra_routes);
+    if (*synth_cmd) return synth_command(synth_flags.options());
+    if (*demo_cmd) {
+      const Config config = demo_flags.load();
+      const auto o = demo_archive(config);
+      std::cerr << "demo: preparing the demo archive under " << config.data_dir.string() << " (first run only)\n";
+      synth_command(o);
+      return serve(config, true, extra_routes);
+    }
     if (*version_cmd) {
       std::cout << "dataspace " << DATASPACE_VERSION << "\n"
                 << "boost " << BOOST_LIB_VERSION << "\n"
