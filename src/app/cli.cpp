@@ -161,7 +161,7 @@ synth::SynthOptions demo_archive(const Config& config) {
   o.to_day = synth::days_from_civil(2022, 7, 31);
   o.extra_days = {synth::days_from_civil(2022, 1, 20), synth::days_from_civil(2022, 4, 15),
                   synth::days_from_civil(2022, 9, 15), synth::days_from_civil(2022, 11, 15)};
-  o.missions = {"s1", "s2", "s3", "s5p", "dem"};
+  for (const auto& g : synth::builtin_generators()) o.missions.insert(g->id());
   o.scale = 10;
   o.seed = 42;
   return o;
