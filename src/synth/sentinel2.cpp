@@ -3,9 +3,12 @@
 // Layout, names and metadata follow the real N04xx/N05xx products (see tests/unit for the pins).
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -20,6 +23,23 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 constexpr double kDeg = kPi / 180;
+
+// Runs fn(begin, end) over [0, n) split across the cores. Used for full-resolution tiles, where
+// one product is minutes of work; small (scaled) products stay on the calling thread.
+void parallel_for(int n, const std::function<void(int, int)>& fn) {
+  const int threads = n >= 2048 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : 1;
+  if (threads == 1) {
+    fn(0, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  const int chunk = (n + threads - 1) / threads;
+  for (int t = 0; t < threads; ++t) {
+    const int b = t * chunk, e = std::min(n, b + chunk);
+    if (b < e) pool.emplace_back([&fn, b, e] { fn(b, e); });
+  }
+  for (auto& t : pool) t.join();
+}
 
 // ---- geometry: MGRS tiles of the region ---------------------------------------------------------
 
@@ -209,20 +229,22 @@ class StaticCache {
     Static s;
     const std::size_t count = static_cast<std::size_t>(n) * n;
     s.elevation.resize(count), s.cover.resize(count), s.lon.resize(count), s.lat.resize(count), s.texture.resize(count);
-    for (int r = 0; r < n; ++r) {
-      for (int c = 0; c < n; ++c) {
-        const std::size_t i = static_cast<std::size_t>(r) * n + c;
-        double lon, lat;
-        ll.lonlat(c, r, lon, lat);
-        const double h = world.elevation(lon, lat);
-        s.lon[i] = static_cast<float>(lon), s.lat[i] = static_cast<float>(lat);
-        s.elevation[i] = static_cast<float>(h);
-        s.cover[i] = world.cover(lon, lat, h);
-        s.texture[i] = static_cast<float>(
-            0.94 + 0.12 * unit(mix(world.seed(), 77, static_cast<std::uint64_t>(c),
-                                   static_cast<std::uint64_t>(r) ^ (static_cast<std::uint64_t>(res) << 32))));
+    parallel_for(n, [&](int r_begin, int r_end) {
+      for (int r = r_begin; r < r_end; ++r) {
+        for (int c = 0; c < n; ++c) {
+          const std::size_t i = static_cast<std::size_t>(r) * n + c;
+          double lon, lat;
+          ll.lonlat(c, r, lon, lat);
+          const double h = world.elevation(lon, lat);
+          s.lon[i] = static_cast<float>(lon), s.lat[i] = static_cast<float>(lat);
+          s.elevation[i] = static_cast<float>(h);
+          s.cover[i] = world.cover(lon, lat, h);
+          s.texture[i] = static_cast<float>(
+              0.94 + 0.12 * unit(mix(world.seed(), 77, static_cast<std::uint64_t>(c),
+                                     static_cast<std::uint64_t>(r) ^ (static_cast<std::uint64_t>(res) << 32))));
+        }
       }
-    }
+    });
     return s;
   }
   std::mutex mutex_;
@@ -260,7 +282,11 @@ Scene make_scene(const World& world, const Static& st, const Tile& tile, int res
   const std::size_t count = static_cast<std::size_t>(n) * n;
   s.rho.resize(count), s.cloud.resize(count), s.shadow.resize(count), s.snow.resize(count), s.scl.resize(count);
   const int doy = day_of_year(acq.day);
-  for (std::size_t i = 0; i < count; ++i) s.cloud[i] = static_cast<float>(world.cloud(st.lon[i], st.lat[i], acq.day));
+  parallel_for(n, [&](int r0, int r1) {
+    for (std::size_t i = static_cast<std::size_t>(r0) * n; i < static_cast<std::size_t>(r1) * n; ++i) {
+      s.cloud[i] = static_cast<float>(world.cloud(st.lon[i], st.lat[i], acq.day));
+    }
+  });
   // Shadows: the cloud seen towards the sun, World::kCloudHeight up.
   const double dist = World::kCloudHeight * std::tan(sun_zenith * kDeg) / res;
   const int dc = static_cast<int>(std::lround(std::sin(sun_azimuth * kDeg) * dist));
@@ -268,62 +294,64 @@ Scene make_scene(const World& world, const Static& st, const Tile& tile, int res
   const double cz = std::cos(sun_zenith * kDeg), sz = std::sin(sun_zenith * kDeg);
   const bool leaf_on = doy > 110 && doy < 300;
   const double grass_green = 0.35 + 0.6 * std::max(0.0, std::sin((doy - 80) / 365.25 * 2 * kPi));
-  for (int r = 0; r < n; ++r) {
-    for (int c = 0; c < n; ++c) {
-      const std::size_t i = static_cast<std::size_t>(r) * n + c;
-      const int rc = c + dc, rr = r + dr;
-      const bool shadow = rc >= 0 && rr >= 0 && rc < n && rr < n &&
-                          s.cloud[static_cast<std::size_t>(rr) * n + rc] > 0.4f && s.cloud[i] < 0.12f;
-      const Cover cover = st.cover[i];
-      const bool snow =
-          cover == Cover::glacier || (cover != Cover::water && world.snow(st.lon[i], st.lat[i], st.elevation[i], doy));
-      // Terrain illumination from the local slope and aspect.
-      const int c0 = std::max(c - 1, 0), c1 = std::min(c + 1, n - 1), r0 = std::max(r - 1, 0),
-                r1 = std::min(r + 1, n - 1);
-      const double dzdx =
-          (st.elevation[static_cast<std::size_t>(r) * n + c1] - st.elevation[static_cast<std::size_t>(r) * n + c0]) /
-          ((c1 - c0) * res);
-      const double dzdy =
-          (st.elevation[static_cast<std::size_t>(r0) * n + c] - st.elevation[static_cast<std::size_t>(r1) * n + c]) /
-          ((r1 - r0) * res);
-      const double slope = std::atan(std::hypot(dzdx, dzdy));
-      const double aspect = std::atan2(-dzdx, -dzdy);  // direction the slope faces, from north
-      double illum = cover == Cover::water
-                         ? 1.0
-                         : (cz * std::cos(slope) + sz * std::sin(slope) * std::cos(sun_azimuth * kDeg - aspect)) / cz;
-      illum = std::clamp(illum, 0.15, 1.6);
-      std::array<float, 13> rho{};
-      const double green = cover == Cover::cropland ? world.crop_green(st.lon[i], st.lat[i], doy) : 0;
-      for (int b = 0; b < 13; ++b) {
-        double v;
-        if (snow) {
-          v = snow_reflectance(b) * (cover == Cover::glacier ? 0.85 : 1.0);
-        } else if (cover == Cover::cropland) {
-          v = crop_reflectance(green, b);
-        } else if (cover == Cover::grassland) {
-          v = crop_reflectance(grass_green, b) * 0.5 +
-              surface_reflectance(Cover::grassland, b) * 0.5 * grass_green / 0.95;
-        } else if (cover == Cover::broadleaf && !leaf_on) {
-          v = 0.5 * surface_reflectance(Cover::broadleaf, b) + 0.5 * crop_reflectance(0.1, b);
-        } else {
-          v = surface_reflectance(cover, b);
+  parallel_for(n, [&](int r_begin, int r_end) {
+    for (int r = r_begin; r < r_end; ++r) {
+      for (int c = 0; c < n; ++c) {
+        const std::size_t i = static_cast<std::size_t>(r) * n + c;
+        const int rc = c + dc, rr = r + dr;
+        const bool shadow = rc >= 0 && rr >= 0 && rc < n && rr < n &&
+                            s.cloud[static_cast<std::size_t>(rr) * n + rc] > 0.4f && s.cloud[i] < 0.12f;
+        const Cover cover = st.cover[i];
+        const bool snow = cover == Cover::glacier ||
+                          (cover != Cover::water && world.snow(st.lon[i], st.lat[i], st.elevation[i], doy));
+        // Terrain illumination from the local slope and aspect.
+        const int c0 = std::max(c - 1, 0), c1 = std::min(c + 1, n - 1), r0 = std::max(r - 1, 0),
+                  r1 = std::min(r + 1, n - 1);
+        const double dzdx =
+            (st.elevation[static_cast<std::size_t>(r) * n + c1] - st.elevation[static_cast<std::size_t>(r) * n + c0]) /
+            ((c1 - c0) * res);
+        const double dzdy =
+            (st.elevation[static_cast<std::size_t>(r0) * n + c] - st.elevation[static_cast<std::size_t>(r1) * n + c]) /
+            ((r1 - r0) * res);
+        const double slope = std::atan(std::hypot(dzdx, dzdy));
+        const double aspect = std::atan2(-dzdx, -dzdy);  // direction the slope faces, from north
+        double illum = cover == Cover::water
+                           ? 1.0
+                           : (cz * std::cos(slope) + sz * std::sin(slope) * std::cos(sun_azimuth * kDeg - aspect)) / cz;
+        illum = std::clamp(illum, 0.15, 1.6);
+        std::array<float, 13> rho{};
+        const double green = cover == Cover::cropland ? world.crop_green(st.lon[i], st.lat[i], doy) : 0;
+        for (int b = 0; b < 13; ++b) {
+          double v;
+          if (snow) {
+            v = snow_reflectance(b) * (cover == Cover::glacier ? 0.85 : 1.0);
+          } else if (cover == Cover::cropland) {
+            v = crop_reflectance(green, b);
+          } else if (cover == Cover::grassland) {
+            v = crop_reflectance(grass_green, b) * 0.5 +
+                surface_reflectance(Cover::grassland, b) * 0.5 * grass_green / 0.95;
+          } else if (cover == Cover::broadleaf && !leaf_on) {
+            v = 0.5 * surface_reflectance(Cover::broadleaf, b) + 0.5 * crop_reflectance(0.1, b);
+          } else {
+            v = surface_reflectance(cover, b);
+          }
+          if (b != 10) {
+            v *= st.texture[i];
+            if (cover != Cover::water) v *= illum;
+            if (shadow) v *= 0.3;
+            v = (1 - s.cloud[i]) * v + s.cloud[i] * cloud_reflectance(b);
+          } else {
+            v = 0.002 + 0.15 * s.cloud[i] * s.cloud[i];  // cirrus band: dark unless high cloud
+          }
+          rho[b] = static_cast<float>(std::clamp(v, 0.0, 1.5));
         }
-        if (b != 10) {
-          v *= st.texture[i];
-          if (cover != Cover::water) v *= illum;
-          if (shadow) v *= 0.3;
-          v = (1 - s.cloud[i]) * v + s.cloud[i] * cloud_reflectance(b);
-        } else {
-          v = 0.002 + 0.15 * s.cloud[i] * s.cloud[i];  // cirrus band: dark unless high cloud
-        }
-        rho[b] = static_cast<float>(std::clamp(v, 0.0, 1.5));
+        s.rho[i] = rho;
+        s.shadow[i] = shadow;
+        s.snow[i] = snow;
+        s.scl[i] = classify(rho, cover, s.cloud[i], shadow, snow, static_cast<float>(illum));
       }
-      s.rho[i] = rho;
-      s.shadow[i] = shadow;
-      s.snow[i] = snow;
-      s.scl[i] = classify(rho, cover, s.cloud[i], shadow, snow, static_cast<float>(illum));
     }
-  }
+  });
   return s;
 }
 
@@ -480,7 +508,8 @@ std::string user_product_xml(const Acquisition& a, const Tile& t, const Names& n
       "<SENSING_ORBIT_DIRECTION>DESCENDING</SENSING_ORBIT_DIRECTION>\n"
       "      </Datatake>\n",
       n.datatake_id, a.unit, iso(a.datatake), a.relative_orbit);
-  x += "      <Query_Options completeSingleTile=\"true\">\n        <PRODUCT_FORMAT>SAFE_COMPACT</PRODUCT_FORMAT>\n     "
+  x += "      <Query_Options completeSingleTile=\"true\">\n        <PRODUCT_FORMAT>SAFE_COMPACT</PRODUCT_FORMAT>\n   "
+       "  "
        " </Query_Options>\n";
   x += fmt::format(
       "      <Product_Organisation>\n        <Granule_List>\n          <Granule datastripIdentifier=\"{}\" "
@@ -493,7 +522,8 @@ std::string user_product_xml(const Acquisition& a, const Tile& t, const Names& n
        "<SPECIAL_VALUE_INDEX>0</SPECIAL_VALUE_INDEX>\n      </Special_Values>\n";
   x += "      <Special_Values>\n        <SPECIAL_VALUE_TEXT>SATURATED</SPECIAL_VALUE_TEXT>\n        "
        "<SPECIAL_VALUE_INDEX>65535</SPECIAL_VALUE_INDEX>\n      </Special_Values>\n";
-  x += "      <Image_Display_Order>\n        <RED_CHANNEL>3</RED_CHANNEL>\n        <GREEN_CHANNEL>2</GREEN_CHANNEL>\n  "
+  x += "      <Image_Display_Order>\n        <RED_CHANNEL>3</RED_CHANNEL>\n        "
+       "<GREEN_CHANNEL>2</GREEN_CHANNEL>\n  "
        "      <BLUE_CHANNEL>1</BLUE_CHANNEL>\n      </Image_Display_Order>\n";
   if (l2a) {
     x += "      <QUANTIFICATION_VALUES_LIST>\n        <BOA_QUANTIFICATION_VALUE "
@@ -541,7 +571,8 @@ std::string user_product_xml(const Acquisition& a, const Tile& t, const Names& n
     for (int k = 0; k < 12; ++k) {
       x += fmt::format(
           "        <Scene_Classification_ID>\n          <SCENE_CLASSIFICATION_TEXT>{}</SCENE_CLASSIFICATION_TEXT>\n"
-          "          <SCENE_CLASSIFICATION_INDEX>{}</SCENE_CLASSIFICATION_INDEX>\n        </Scene_Classification_ID>\n",
+          "          <SCENE_CLASSIFICATION_INDEX>{}</SCENE_CLASSIFICATION_INDEX>\n        "
+          "</Scene_Classification_ID>\n",
           kScl[k], k);
     }
     x += "      </Scene_Classification_List>\n";
@@ -660,7 +691,8 @@ std::string tile_xml(const Acquisition& a, const Tile& t, const Names& n, const 
     x += fmt::format(
         "      <NODATA_PIXEL_PERCENTAGE>0.000000</NODATA_PIXEL_PERCENTAGE>\n      "
         "<VEGETATION_PERCENTAGE>{:.6f}</VEGETATION_PERCENTAGE>\n"
-        "      <WATER_PERCENTAGE>{:.6f}</WATER_PERCENTAGE>\n      <SNOW_ICE_PERCENTAGE>{:.6f}</SNOW_ICE_PERCENTAGE>\n",
+        "      <WATER_PERCENTAGE>{:.6f}</WATER_PERCENTAGE>\n      "
+        "<SNOW_ICE_PERCENTAGE>{:.6f}</SNOW_ICE_PERCENTAGE>\n",
         st.veg, st.water, st.snow);
   } else {
     x += fmt::format("      <SNOW_PIXEL_PERCENTAGE>{:.6f}</SNOW_PIXEL_PERCENTAGE>\n", st.snow);
@@ -711,7 +743,8 @@ std::string inspire_xml(const Names& n, const Tile& t) {
     w = std::min(w, x), e = std::max(e, x), s = std::min(s, y), nn = std::max(nn, y);
   }
   std::string x = kXmlHead;
-  x += "<gmd:MD_Metadata xmlns:gmd=\"http://www.isotc211.org/2005/gmd\" xmlns:gco=\"http://www.isotc211.org/2005/gco\" "
+  x += "<gmd:MD_Metadata xmlns:gmd=\"http://www.isotc211.org/2005/gmd\" "
+       "xmlns:gco=\"http://www.isotc211.org/2005/gco\" "
        "xmlns:gml=\"http://www.opengis.net/gml\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
        "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n";
   x += fmt::format(
@@ -768,7 +801,8 @@ std::string manifest_xml(const Acquisition& a, const Tile& t, const Names& n, co
       a.absolute_orbit, a.relative_orbit);
   x += fmt::format(
       "    <metadataObject ID=\"platform\" category=\"DMD\" classification=\"DESCRIPTION\">\n"
-      "      <metadataWrap mimeType=\"text/xml\" textInfo=\"Platform Description\" vocabularyName=\"Sentinel-SAFE\">\n"
+      "      <metadataWrap mimeType=\"text/xml\" textInfo=\"Platform Description\" "
+      "vocabularyName=\"Sentinel-SAFE\">\n"
       "        <xmlData>\n          <safe:platform>\n            "
       "<safe:nssdcIdentifier>2015-000A</safe:nssdcIdentifier>\n"
       "            <safe:familyName>SENTINEL</safe:familyName>\n            <safe:number>2{}</safe:number>\n"
@@ -788,8 +822,10 @@ std::string manifest_xml(const Acquisition& a, const Tile& t, const Names& n, co
       "      <metadataWrap mimeType=\"text/xml\" textInfo=\"Frame Set\" vocabularyName=\"Sentinel-SAFE\">\n"
       "        <xmlData>\n          <safe:frameSet>\n            <safe:footPrint "
       "srsName=\"http://www.opengis.net/gml/srs/epsg.xml#4326\">\n"
-      "              <gml:coordinates>{}</gml:coordinates>\n            </safe:footPrint>\n          </safe:frameSet>\n"
-      "        </xmlData>\n      </metadataWrap>\n    </metadataObject>\n  </metadataSection>\n  <dataObjectSection>\n",
+      "              <gml:coordinates>{}</gml:coordinates>\n            </safe:footPrint>\n          "
+      "</safe:frameSet>\n"
+      "        </xmlData>\n      </metadataWrap>\n    </metadataObject>\n  </metadataSection>\n  "
+      "<dataObjectSection>\n",
       footprint_latlon(t));
   for (std::size_t i = 0; i < files.size(); ++i) {
     const auto& f = files[i];
@@ -920,6 +956,7 @@ class Sentinel2Generator final : public MissionGenerator {
         {60,
          {"B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B11", "B12", "TCI", "AOT", "WVP", "SCL"}}};
     const int doy = day_of_year(acq.day);
+    std::vector<std::function<void()>> jobs;
     for (const auto& [res, bands] : kLayout) {
       const Scene& s = scene_at(res, s10, s20, s60);
       const int gres = res * scale;
@@ -927,24 +964,42 @@ class Sentinel2Generator final : public MissionGenerator {
         const std::string rel = fmt::format("{}/R{}m/{}_{}_{}m", img, res, n.band_prefix, b, res);
         image_files.push_back(rel);
         const auto path = w.path(rel + ".jp2");
-        if (b == "TCI") {
-          jp2_u8(tile, gres, s.n, tci(s, false), 3, path);
-        } else if (b == "SCL") {
-          jp2_u8(tile, gres, s.n, s.scl, 1, path);
-        } else if (b == "AOT" || b == "WVP") {
-          std::vector<std::uint16_t> v(s.rho.size());
-          const double wv = 0.6 + 1.6 * std::max(0.0, std::sin((doy - 80) / 365.25 * 2 * kPi));
-          for (std::size_t i = 0; i < v.size(); ++i) {
-            v[i] = b == "AOT" ? static_cast<std::uint16_t>(90 + 40 * s.cloud[i])
-                              : static_cast<std::uint16_t>(std::lround(wv * 1000 * (0.9 + 0.1 * s.rho[i][8])));
+        jobs.emplace_back([&s, &tile, b, gres, path, doy] {
+          if (b == "TCI") {
+            jp2_u8(tile, gres, s.n, tci(s, false), 3, path);
+          } else if (b == "SCL") {
+            jp2_u8(tile, gres, s.n, s.scl, 1, path);
+          } else if (b == "AOT" || b == "WVP") {
+            std::vector<std::uint16_t> v(s.rho.size());
+            const double wv = 0.6 + 1.6 * std::max(0.0, std::sin((doy - 80) / 365.25 * 2 * kPi));
+            for (std::size_t i = 0; i < v.size(); ++i) {
+              v[i] = b == "AOT" ? static_cast<std::uint16_t>(90 + 40 * s.cloud[i])
+                                : static_cast<std::uint16_t>(std::lround(wv * 1000 * (0.9 + 0.1 * s.rho[i][8])));
+            }
+            jp2_u16(tile, gres, s.n, v, path);
+          } else {
+            const int bi = static_cast<int>(std::find(kS2Bands.begin(), kS2Bands.end(), b) - kS2Bands.begin());
+            jp2_u16(tile, gres, s.n, band_dn(s, bi, false), path);
           }
-          jp2_u16(tile, gres, s.n, v, path);
-        } else {
-          const int bi = static_cast<int>(std::find(kS2Bands.begin(), kS2Bands.end(), b) - kS2Bands.begin());
-          jp2_u16(tile, gres, s.n, band_dn(s, bi, false), path);
-        }
+        });
       }
     }
+    // Full-resolution tiles encode bands on every core (the JPEG 2000 encoder uses one).
+    const int lanes = s10.n >= 2048 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : 1;
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+    parallel_for(lanes >= 2 ? 4096 : 1, [&](int, int) {
+      for (std::size_t j = next++; j < jobs.size(); j = next++) {
+        try {
+          jobs[j]();
+        } catch (...) {
+          std::lock_guard lock(failure_mutex);
+          if (!failure) failure = std::current_exception();
+        }
+      }
+    });
+    if (failure) std::rethrow_exception(failure);
     // Quality masks.
     const std::string qi = n.granule_dir + "/QI_DATA";
     std::vector<std::pair<std::string, std::string>> masks;
