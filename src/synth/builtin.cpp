@@ -6,15 +6,9 @@ std::vector<std::unique_ptr<MissionGenerator>> builtin_generators() {
   std::vector<std::unique_ptr<MissionGenerator>> out;
   out.push_back(make_dem_generator());
   out.push_back(make_sentinel2_generator());
-#ifdef HAS_SENTINEL1
   out.push_back(make_sentinel1_generator());
-#endif
-#ifdef HAS_SENTINEL3
   out.push_back(make_sentinel3_generator());
-#endif
-#ifdef HAS_SENTINEL5P
   out.push_back(make_sentinel5p_generator());
-#endif
   return out;
 }
 

@@ -159,42 +159,6 @@ std::vector<Acquisition> acquisitions(const SynthOptions& o) {
   return out;
 }
 
-// NOAA solar position: zenith and azimuth (degrees, azimuth clockwise from north).
-void sun_angles(const UtcTime& t, double lon, double lat, double& zenith, double& azimuth) {
-  const double jd = static_cast<double>(t.seconds) / 86400.0 + 2440587.5;
-  const double jc = (jd - 2451545) / 36525;
-  const double l0 = std::fmod(280.46646 + jc * (36000.76983 + jc * 0.0003032), 360);
-  const double m = 357.52911 + jc * (35999.05029 - 0.0001537 * jc);
-  const double e = 0.016708634 - jc * (0.000042037 + 0.0000001267 * jc);
-  const double c = std::sin(m * kDeg) * (1.914602 - jc * (0.004817 + 0.000014 * jc)) +
-                   std::sin(2 * m * kDeg) * (0.019993 - 0.000101 * jc) + std::sin(3 * m * kDeg) * 0.000289;
-  const double true_long = l0 + c;
-  const double omega = 125.04 - 1934.136 * jc;
-  const double app_long = true_long - 0.00569 - 0.00478 * std::sin(omega * kDeg);
-  const double obliq0 = 23 + (26 + (21.448 - jc * (46.815 + jc * (0.00059 - jc * 0.001813))) / 60) / 60;
-  const double obliq = obliq0 + 0.00256 * std::cos(omega * kDeg);
-  const double decl = std::asin(std::sin(obliq * kDeg) * std::sin(app_long * kDeg)) / kDeg;
-  const double y = std::tan(obliq / 2 * kDeg) * std::tan(obliq / 2 * kDeg);
-  const double eq_time = 4 / kDeg *
-                         (y * std::sin(2 * l0 * kDeg) - 2 * e * std::sin(m * kDeg) +
-                          4 * e * y * std::sin(m * kDeg) * std::cos(2 * l0 * kDeg) -
-                          0.5 * y * y * std::sin(4 * l0 * kDeg) - 1.25 * e * e * std::sin(2 * m * kDeg));
-  const double minutes = static_cast<double>(((t.seconds % 86400) + 86400) % 86400) / 60.0;
-  double tst = std::fmod(minutes + eq_time + 4 * lon, 1440);
-  double ha = tst / 4 < 0 ? tst / 4 + 180 : tst / 4 - 180;
-  const double cz =
-      std::sin(lat * kDeg) * std::sin(decl * kDeg) + std::cos(lat * kDeg) * std::cos(decl * kDeg) * std::cos(ha * kDeg);
-  zenith = std::acos(std::clamp(cz, -1.0, 1.0)) / kDeg;
-  const double az_den = std::cos(lat * kDeg) * std::sin(zenith * kDeg);
-  double az = 0;
-  if (std::abs(az_den) > 1e-9) {
-    double a = ((std::sin(lat * kDeg) * std::cos(zenith * kDeg)) - std::sin(decl * kDeg)) / az_den;
-    a = std::clamp(a, -1.0, 1.0);
-    az = ha > 0 ? std::fmod(std::acos(a) / kDeg + 180, 360) : std::fmod(540 - std::acos(a) / kDeg, 360);
-  }
-  azimuth = az;
-}
-
 // ---- static per-tile state (shared by every date) --------------------------------------------------
 
 struct Static {
@@ -901,14 +865,14 @@ class Sentinel2Generator final : public MissionGenerator {
     double clon = tile.ulx + 54900, clat = tile.uly - 54900;
     transform_point(tile.epsg, 4326, clon, clat);
     double zenith = 0, azimuth = 0;
-    sun_angles(acq.sensing, clon, clat, zenith, azimuth);
+    sun_position(acq.sensing, clon, clat, zenith, azimuth);
     // 23 × 23 sun-angle grid at 5 km steps.
     std::vector<std::vector<double>> zen(23, std::vector<double>(23)), azi(23, std::vector<double>(23));
     for (int r = 0; r < 23; ++r) {
       for (int c = 0; c < 23; ++c) {
         double x = tile.ulx + c * 5000, y = tile.uly - r * 5000;
         transform_point(tile.epsg, 4326, x, y);
-        sun_angles(acq.sensing, x, y, zen[r][c], azi[r][c]);
+        sun_position(acq.sensing, x, y, zen[r][c], azi[r][c]);
       }
     }
     const int doy = day_of_year(acq.day);

@@ -23,6 +23,9 @@ std::string compact(const UtcTime& t);
 // 2022/06/15 (object-store date path)
 std::string date_path(const UtcTime& t);
 
+// Sun zenith and azimuth (degrees; azimuth clockwise from north) at a place and time.
+void sun_position(const UtcTime& t, double lon, double lat, double& zenith, double& azimuth);
+
 std::string xml_escape(std::string_view s);
 
 }  // namespace ds::synth

@@ -100,9 +100,17 @@ class Synth(unittest.TestCase):
 
     def test_netcdf_products_open(self):
         ncs = [f for f in self.files if f.endswith(".nc")]
+        self.assertTrue(ncs)
         for f in ncs:
-            info = gdal.Info(f)
-            self.assertTrue(info)
+            ds = gdal.OpenEx(f, gdal.OF_MULTIDIM_RASTER)
+            self.assertIsNotNone(ds.GetRootGroup(), f)
+        no2 = [f for f in ncs if "_L2__NO2___" in f]
+        self.assertTrue(no2)
+        ds = gdal.Open(f'NETCDF:"{no2[0]}":PRODUCT/nitrogendioxide_tropospheric_column')
+        self.assertGreater(ds.RasterXSize * ds.RasterYSize, 100)
+        olci = [f for f in ncs if f.endswith("Oa08_radiance.nc")]
+        self.assertTrue(olci)
+        self.assertGreater(gdal.Open(olci[0]).RasterXSize, 100)
 
     def test_xml_roots_and_namespaces_match_the_real_products(self):
         seen = set()
