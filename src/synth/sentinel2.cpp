@@ -855,10 +855,84 @@ class Sentinel2Generator final : public MissionGenerator {
         tasks.push_back(std::move(task));
       }
     }
+    // One cloudless mosaic per tile and year, from that year's acquisitions. At full resolution a
+    // year of scenes does not fit in memory this way, so mosaics are made at scale 5 and 10 only.
+    if (options.scale >= 5) {
+      std::map<int, std::vector<Acquisition>> by_year;
+      for (const auto& acq : acquisitions(options))
+        by_year[std::stoi(date_path(acq.datatake).substr(0, 4))].push_back(acq);
+      for (const auto& [year, acqs] : by_year) {
+        for (const auto& tile : tiles) {
+          Task task;
+          task.key = fmt::format("Sentinel-2/MSI/CLOUDLESS/{}/S2_CLOUDLESS_{}_T{}", year, year, tile.id);
+          const int scale = options.scale;
+          task.run = [this, &world, acqs, tile, scale, year](ProductWriter& w) {
+            generate_mosaic(world, acqs, tile, scale, year, w);
+          };
+          tasks.push_back(std::move(task));
+        }
+      }
+    }
     return tasks;
   }
 
  private:
+  // Per pixel, the median of the cloud- and shadow-free observations of the year (bands B02, B03,
+  // B04, B08 as reflectance × 10000, nodata 0), a true-colour rendering and the number of clear
+  // observations, as Cloud-Optimised GeoTIFFs on the tile's 10 m grid.
+  void generate_mosaic(const World& world, const std::vector<Acquisition>& acqs, const Tile& tile, int scale, int year,
+                       ProductWriter& w) const {
+    const int n = 10980 / scale, res = 10 * scale;
+    const std::size_t count = static_cast<std::size_t>(n) * n;
+    const Static& st = cache_.get(world, tile, res, n);
+    constexpr int kBands[4] = {1, 2, 3, 7};  // B02 B03 B04 B08
+    std::vector<std::vector<std::array<float, 4>>> samples(count);
+    for (const auto& acq : acqs) {
+      double clon = tile.ulx + 54900, clat = tile.uly - 54900;
+      transform_point(tile.epsg, 4326, clon, clat);
+      double zenith = 0, azimuth = 0;
+      sun_position(acq.sensing, clon, clat, zenith, azimuth);
+      const Scene s = make_scene(world, st, tile, res, n, acq, zenith, azimuth);
+      for (std::size_t i = 0; i < count; ++i) {
+        const auto c = s.scl[i];
+        if (c == 3 || c == 8 || c == 9 || c == 10 || c == 0 || c == 1) continue;
+        samples[i].push_back({s.rho[i][kBands[0]], s.rho[i][kBands[1]], s.rho[i][kBands[2]], s.rho[i][kBands[3]]});
+      }
+    }
+    std::array<std::vector<std::uint16_t>, 4> bands;
+    for (auto& b : bands) b.assign(count, 0);
+    std::vector<std::uint8_t> observations(count), rgb(count * 3, 0);
+    for (std::size_t i = 0; i < count; ++i) {
+      auto& v = samples[i];
+      observations[i] = static_cast<std::uint8_t>(std::min<std::size_t>(v.size(), 255));
+      if (v.empty()) continue;
+      for (int b = 0; b < 4; ++b) {
+        std::vector<float> x;
+        x.reserve(v.size());
+        for (const auto& e : v) x.push_back(e[b]);
+        std::nth_element(x.begin(), x.begin() + static_cast<long>(x.size() / 2), x.end());
+        bands[b][i] = static_cast<std::uint16_t>(std::clamp(std::lround(x[x.size() / 2] * 10000), 1L, 65534L));
+      }
+      for (int k = 0; k < 3; ++k) {
+        const double rho = bands[2 - k][i] / 10000.0;
+        rgb[k * count + i] = static_cast<std::uint8_t>(std::clamp(1 + std::lround(rho / 0.2558 * 254), 1L, 255L));
+      }
+    }
+    const std::string base = fmt::format("S2_CLOUDLESS_{}_T{}", year, tile.id);
+    static const char* kNames[4] = {"B02", "B03", "B04", "B08"};
+    for (int b = 0; b < 4; ++b) cog_u16(tile, res, n, bands[b], w.path(fmt::format("{}_{}.tif", base, kNames[b])));
+    {
+      auto mem = make_mem(grid_for(tile, res, n), 3, GDT_Byte);
+      for (int b = 0; b < 3; ++b) write_band(*mem, b + 1, rgb.data() + b * count, GDT_Byte);
+      write_cog(*mem, w.path(base + "_TCI.tif"));
+    }
+    {
+      auto mem = make_mem(grid_for(tile, res, n), 1, GDT_Byte);
+      write_band(*mem, 1, observations.data(), GDT_Byte);
+      write_cog(*mem, w.path(base + "_observations.tif"), {"OVERVIEW_RESAMPLING=NEAREST"});
+    }
+  }
+
   void generate(const World& world, const Acquisition& acq, const Tile& tile, int scale,
                 const std::filesystem::path& root, ProductWriter& l2a_writer) const {
     const Sizes sz{10980 / scale, 5490 / scale, 1830 / scale};

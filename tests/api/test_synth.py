@@ -85,6 +85,10 @@ class Synth(unittest.TestCase):
         self.assertTrue(any("/IMG_DATA/R10m/T32TPS_20220612T" in r and r.endswith("_B04_10m.jp2") for r in rel))
         self.assertTrue(any(r.startswith("auxdata/CopDEM_COG/copernicus-dem-30m/Copernicus_DSM_COG_10_N46_00_E011_00_DEM/")
                             for r in rel))
+        self.assertTrue(any(r.startswith("Sentinel-2/MSI/CLOUDLESS/2022/S2_CLOUDLESS_2022_T32TPS/") for r in rel))
+        self.assertTrue(any(r.startswith("Sentinel-1/SAR/IW_GRDH_1S-COG/2022/06/13/S1A_IW_GRDH_1SDV_") for r in rel))
+        self.assertTrue(any(r.startswith("Sentinel-5P/TROPOMI/L2__NO2___/2022/06/12/S5P_OFFL_L2__NO2____") for r in rel))
+        self.assertTrue(any(r.startswith("Sentinel-3/OLCI/OL_1_EFR___/2022/06/1") for r in rel))
         self.assertFalse(any("/.tmp-" in r for r in rel), "temporary files left behind")
         self.assertIn("product(s) generated", self.report)
 
@@ -97,6 +101,14 @@ class Synth(unittest.TestCase):
             if f.endswith((".tif", ".tiff")):
                 _, errors, _ = cog.validate(f, full_check=True)
                 self.assertEqual(errors, [], f)
+
+    def test_cloudless_mosaic_is_clear_where_observed(self):
+        mosaic = [f for f in self.files if f.endswith("_observations.tif")]
+        self.assertTrue(mosaic)
+        obs = gdal.Open(mosaic[0]).ReadAsArray()
+        red = gdal.Open(mosaic[0].replace("_observations.tif", "_B04.tif")).ReadAsArray()
+        self.assertGreater((obs > 0).mean(), 0.05)  # one cloudy June day in this run
+        self.assertTrue(((red > 0) == (obs > 0)).all(), "mosaic values exactly where clear observations exist")
 
     def test_netcdf_products_open(self):
         ncs = [f for f in self.files if f.endswith(".nc")]
