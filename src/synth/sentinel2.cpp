@@ -835,6 +835,33 @@ void cog_u16(const Tile& t, int res, int n, const std::vector<std::uint16_t>& v,
   write_cog(*mem, p, {"PREDICTOR=2"});
 }
 
+// MSK_DETFOO_Bxx (detector footprint: the number of the detector that saw each pixel; the 12
+// staggered detectors cross the tile as ~25 km strips) and MSK_QUALIT_Bxx (8 bit-planes of
+// defects, all clear here) for the 13 bands, at each band's resolution.
+void write_band_masks(const Tile& tile, int scale, const std::string& qi,
+                      std::vector<std::pair<std::string, std::string>>& masks, ProductWriter& w) {
+  for (int b = 0; b < 13; ++b) {
+    const int res = kS2Resolution[b] * scale;
+    const int n = (kS2Resolution[b] == 10 ? 10980 : kS2Resolution[b] == 20 ? 5490 : 1830) / scale;
+    std::vector<std::uint8_t> det(static_cast<std::size_t>(n) * n);
+    for (int r = 0; r < n; ++r) {
+      for (int c = 0; c < n; ++c) {
+        // Detector edges run roughly along the (slightly tilted) descending ground track.
+        const double across = (c + 0.08 * r) * res;
+        det[static_cast<std::size_t>(r) * n + c] =
+            static_cast<std::uint8_t>(5 + std::min(5, static_cast<int>(across / 25000)));
+      }
+    }
+    const auto det_rel = fmt::format("{}/MSK_DETFOO_{}.jp2", qi, kS2Bands[b]);
+    jp2_u8(tile, res, n, det, 1, w.path(det_rel));
+    masks.emplace_back("MSK_DETFOO", det_rel);
+    const std::vector<std::uint8_t> quality(static_cast<std::size_t>(n) * n * 8, 0);
+    const auto q_rel = fmt::format("{}/MSK_QUALIT_{}.jp2", qi, kS2Bands[b]);
+    jp2_u8(tile, res, n, quality, 8, w.path(q_rel));
+    masks.emplace_back("MSK_QUALIT", q_rel);
+  }
+}
+
 class Sentinel2Generator final : public MissionGenerator {
  public:
   std::string id() const override { return "s2"; }
@@ -1041,6 +1068,7 @@ class Sentinel2Generator final : public MissionGenerator {
     // Quality masks.
     const std::string qi = n.granule_dir + "/QI_DATA";
     std::vector<std::pair<std::string, std::string>> masks;
+    write_band_masks(tile, scale, qi, masks, w);
     for (int res : {20, 60}) {
       const Scene& s = scene_at(res, s10, s20, s60);
       std::vector<std::uint8_t> cld(s.cloud.size()), snw(s.cloud.size());
@@ -1096,6 +1124,7 @@ class Sentinel2Generator final : public MissionGenerator {
     jp2_u8(tile, 10 * scale, s10.n, tci(s10, true), 3, w.path(tci_rel + ".jp2"));
     const std::string qi = n.granule_dir + "/QI_DATA";
     std::vector<std::pair<std::string, std::string>> masks;
+    write_band_masks(tile, scale, qi, masks, w);
     {
       const std::size_t plane = s60.scl.size();
       std::vector<std::uint8_t> classi(plane * 3);
