@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "http/server.hpp"
+#include "storage/object_store.hpp"
 #include "synth/generator.hpp"
 
 namespace ds::app {
@@ -69,6 +70,12 @@ int serve(const Config& config, bool demo, const ExtraRoutes& extra_routes) {
   http::Router router(metrics);
   api::Services services{config, {}, std::chrono::system_clock::now()};
   services.readiness.push_back({"data_dir", [dir = config.data_dir] { return check_data_dir(dir); }});
+  // The object store under <data>/objects (where `dataspace synth` writes the eodata bucket).
+  const auto objects = storage::make_local_store(config.data_dir / "objects");
+  services.readiness.push_back({"object_store", [store = objects.get()]() -> std::optional<std::string> {
+                                  store->buckets();
+                                  return std::nullopt;
+                                }});
   register_all_routes(router, services);
   if (extra_routes) extra_routes(router, config);
 
