@@ -9,25 +9,14 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/file.hpp"
 
 namespace ds::http {
 namespace {
 
-// Owns a file descriptor; shared by all streams opened on one FileSource so a file replaced on
-// disk mid-download keeps serving the version that the response's Content-Length describes.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+// A file descriptor shared by all streams opened on one FileSource, so a file replaced on disk
+// mid-download keeps serving the version that the response's Content-Length describes.
+using Fd = UniqueFd;
 
 class FileStream final : public BodyStream {
  public:
@@ -37,17 +26,11 @@ class FileStream final : public BodyStream {
   std::size_t read(char* out, std::size_t capacity) override {
     if (remaining_ == 0) return 0;
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(capacity, remaining_));
-    ssize_t n;
-    do {
-      n = ::pread(fd_->get(), out, want, static_cast<off_t>(pos_));
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) {
-      throw Error(ErrorCode::internal, n == 0 ? "file shrank while being sent" : std::strerror(errno));
-    }
-    pos_ += static_cast<std::uint64_t>(n);
-    remaining_ -= static_cast<std::uint64_t>(n);
-    sent_ += static_cast<std::uint64_t>(n);
-    return static_cast<std::size_t>(n);
+    const std::size_t n = pread_some(fd_->get(), out, want, pos_);
+    pos_ += n;
+    remaining_ -= n;
+    sent_ += n;
+    return n;
   }
 
  private:

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "core/file.hpp"
 #include "storage/object_store.hpp"
 
 namespace ds::storage {
@@ -70,20 +71,7 @@ ObjectInfo info_of(const std::string& key, const struct stat& st) {
   return i;
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 class FileReader final : public ObjectReader {
  public:
@@ -93,14 +81,10 @@ class FileReader final : public ObjectReader {
   std::size_t read(char* out, std::size_t capacity) override {
     if (remaining_ == 0) return 0;
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(capacity, remaining_));
-    ssize_t n;
-    do {
-      n = ::pread(fd_.get(), out, want, static_cast<off_t>(pos_));
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) throw Error(ErrorCode::internal, n == 0 ? "object shrank while being read" : std::strerror(errno));
-    pos_ += static_cast<std::uint64_t>(n);
-    remaining_ -= static_cast<std::uint64_t>(n);
-    return static_cast<std::size_t>(n);
+    const std::size_t n = pread_some(fd_.get(), out, want, pos_);
+    pos_ += n;
+    remaining_ -= n;
+    return n;
   }
 
  private:

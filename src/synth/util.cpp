@@ -1,5 +1,7 @@
 #include "synth/util.hpp"
 
+#include "synth/world.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -15,22 +17,12 @@ struct Civil {
 Civil civil(const UtcTime& t) {
   const std::int64_t day = t.day();
   const std::int64_t sod = t.seconds - day * 86400;
-  std::int64_t z = day + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int y = static_cast<int>(yoe) + static_cast<int>(era) * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
-  return {y,
-          m,
-          d,
-          static_cast<unsigned>(sod / 3600),
-          static_cast<unsigned>(sod / 60 % 60),
-          static_cast<unsigned>(sod % 60)};
+  Civil c{};
+  civil_from_days(day, c.y, c.m, c.d);
+  c.hh = static_cast<unsigned>(sod / 3600);
+  c.mm = static_cast<unsigned>(sod / 60 % 60);
+  c.ss = static_cast<unsigned>(sod % 60);
+  return c;
 }
 }  // namespace
 

@@ -73,17 +73,23 @@ std::int64_t days_from_civil(int y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-int day_of_year(std::int64_t day) {
-  // Civil year of `day`, then the offset from its 1 January.
-  std::int64_t z = day + 719468;
+void civil_from_days(std::int64_t day, int& y, unsigned& m, unsigned& d) {
+  const std::int64_t z = day + 719468;
   const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   const unsigned doe = static_cast<unsigned>(z - era * 146097);
   const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int y = static_cast<int>(yoe) + static_cast<int>(era) * 400;
-  const unsigned doy_mar = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy_mar + 2) / 153;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  y = static_cast<int>(yoe) + static_cast<int>(era) * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
   if (m <= 2) ++y;
+}
+
+int day_of_year(std::int64_t day) {
+  int y = 0;
+  unsigned m = 0, d = 0;
+  civil_from_days(day, y, m, d);
   return static_cast<int>(day - days_from_civil(y, 1, 1)) + 1;
 }
 

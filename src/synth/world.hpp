@@ -24,6 +24,7 @@ const char* cover_name(Cover c);
 
 // Days since 1970-01-01 (UTC) and day of year (1..366) helpers.
 std::int64_t days_from_civil(int y, unsigned m, unsigned d);
+void civil_from_days(std::int64_t day, int& y, unsigned& m, unsigned& d);
 int day_of_year(std::int64_t day);
 
 // A deterministic 64-bit hash of values, for reproducible randomness independent of call order.
