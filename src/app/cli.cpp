@@ -153,7 +153,7 @@ struct SynthFlags {
 int synth_command(const synth::SynthOptions& o) {
   const auto report = synth::run_synth(o, [](const std::string& key) { std::cerr << "  " << key << "\n"; });
   std::cout << "synth: " << report.generated << " product(s) generated, " << report.cached << " already present, "
-            << report.bytes / (1024 * 1024) << " MiB in " << std::fixed << std::setprecision(1) << report.seconds
+            << "in " << std::fixed << std::setprecision(1) << report.seconds
             << " s" << std::endl;
   return 0;
 }

@@ -79,7 +79,7 @@ struct SynthReport {
   std::size_t planned = 0;
   std::size_t generated = 0;
   std::size_t cached = 0;
-  std::uint64_t bytes = 0;
+  std::uint64_t bytes = 0;  // of the planned products (not of companions a task writes too)
   double seconds = 0;
 };
 
