@@ -1,5 +1,6 @@
 #include "app/cli.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -57,8 +58,19 @@ std::optional<std::string> check_data_dir(const std::filesystem::path& dir) {
   return std::nullopt;
 }
 
+// Each connection holds a descriptor: raise the soft limit to the hard one (as nginx's
+// worker_rlimit_nofile does) so that the connection limit, not a default of 1024, is what binds.
+void raise_file_limit() {
+  struct rlimit rl {};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 int serve(const Config& config, bool demo, const ExtraRoutes& extra_routes) {
   init_logging(config);
+  raise_file_limit();
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) {
@@ -153,8 +165,7 @@ struct SynthFlags {
 int synth_command(const synth::SynthOptions& o) {
   const auto report = synth::run_synth(o, [](const std::string& key) { std::cerr << "  " << key << "\n"; });
   std::cout << "synth: " << report.generated << " product(s) generated, " << report.cached << " already present, "
-            << "in " << std::fixed << std::setprecision(1) << report.seconds
-            << " s" << std::endl;
+            << "in " << std::fixed << std::setprecision(1) << report.seconds << " s" << std::endl;
   return 0;
 }
 

@@ -159,10 +159,10 @@ void Pipeline::finish(const Request& req, Response& res) const {
   if (!res.stream && res.body.size() >= options_.gzip_min_bytes && !res.headers.has("Content-Encoding")) {
     auto ct = res.headers.get("Content-Type");
     auto ae = req.header("Accept-Encoding");
+    if (ct && compressible(*ct)) res.headers.add("Vary", "Accept-Encoding");  // caches must key on it
     if (ct && compressible(*ct) && ae && accepts_gzip(*ae)) {
       res.body = gzip_compress(res.body);
       res.headers.set("Content-Encoding", "gzip");
-      res.headers.add("Vary", "Accept-Encoding");
       if (auto etag = res.headers.get("ETag"); etag && etag->size() > 2 && etag->back() == '"') {
         std::string tagged(*etag);
         tagged.insert(tagged.size() - 1, "-gzip");
