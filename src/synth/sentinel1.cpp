@@ -859,6 +859,20 @@ void generate(const Scene& s, const World& world, ProductWriter& writer) {
     auto ql = make_mem_raw(qw, qh, 3, GDT_Byte);
     for (int b = 0; b < 3; ++b) write_band(*ql, b + 1, rgb.data() + static_cast<std::size_t>(b) * qw * qh, GDT_Byte);
     write_png(*ql, writer.path("preview/quick-look.png"));
+    // CDSE's SAFE-COG products also carry a smaller thumbnail (outside the manifest's inventory).
+    const int tw = std::max(1, qw / 2), th = std::max(1, qh / 2);
+    std::vector<std::uint8_t> thumb(static_cast<std::size_t>(tw) * th * 3);
+    for (int b = 0; b < 3; ++b) {
+      for (int y = 0; y < th; ++y) {
+        for (int x = 0; x < tw; ++x) {
+          thumb[static_cast<std::size_t>(b) * tw * th + static_cast<std::size_t>(y) * tw + x] =
+              rgb[static_cast<std::size_t>(b) * qw * qh + static_cast<std::size_t>(2 * y) * qw + 2 * x];
+        }
+      }
+    }
+    auto td = make_mem_raw(tw, th, 3, GDT_Byte);
+    for (int b = 0; b < 3; ++b) write_band(*td, b + 1, thumb.data() + static_cast<std::size_t>(b) * tw * th, GDT_Byte);
+    write_png(*td, writer.path("preview/thumbnail.png"));
   }
   writer.write_text("preview/map-overlay.kml", map_overlay(s));
 

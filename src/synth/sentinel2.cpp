@@ -664,7 +664,14 @@ std::string tile_xml(const Acquisition& a, const Tile& t, const Names& n, const 
   x += "    </Image_Content_QI>\n    <Pixel_Level_QI geometry=\"FULL_RESOLUTION\">\n";
   for (const auto& [type, file] : masks) {
     if (type == "PVI") continue;
-    x += fmt::format("      <MASK_FILENAME type=\"{}\">{}</MASK_FILENAME>\n", type, file);
+    // Per-band masks name their band (bandId 0..12), as in the real MTD_TL.
+    std::string band_attr;
+    if (type == "MSK_DETFOO" || type == "MSK_QUALIT") {
+      const auto band = file.substr(file.size() - 7, 3);  // "..._B8A.jp2"
+      const auto it = std::find(kS2Bands.begin(), kS2Bands.end(), band);
+      if (it != kS2Bands.end()) band_attr = fmt::format(" bandId=\"{}\"", it - kS2Bands.begin());
+    }
+    x += fmt::format("      <MASK_FILENAME{} type=\"{}\">{}</MASK_FILENAME>\n", band_attr, type, file);
   }
   x += "    </Pixel_Level_QI>\n";
   for (const auto& [type, file] : masks) {
