@@ -7,16 +7,19 @@
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include <openssl/opensslv.h>
 #include <CLI/CLI.hpp>
 #include <boost/version.hpp>
 
 #include "app/routes.hpp"
+#include "catalog/store.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "http/server.hpp"
+#include "ingest/ingest.hpp"
 #include "storage/object_store.hpp"
 #include "synth/generator.hpp"
 
@@ -86,6 +89,11 @@ int serve(const Config& config, bool demo, const ExtraRoutes& extra_routes) {
   const auto objects = storage::make_local_store(config.data_dir / "objects");
   services.readiness.push_back({"object_store", [store = objects.get()]() -> std::optional<std::string> {
                                   store->buckets();
+                                  return std::nullopt;
+                                }});
+  const auto catalogue = catalog::open_sqlite_store(config.data_dir / "catalogue.db");
+  services.readiness.push_back({"catalogue", [cat = catalogue.get()]() -> std::optional<std::string> {
+                                  cat->ping();
                                   return std::nullopt;
                                 }});
   register_all_routes(router, services);
@@ -169,6 +177,46 @@ int synth_command(const synth::SynthOptions& o) {
   return 0;
 }
 
+struct IngestFlags {
+  std::string data = "var";
+  std::string bucket = "eodata";
+  std::string prefix;
+  bool watch = false;
+  unsigned interval = 10;
+
+  void add_to(CLI::App& cmd) {
+    cmd.add_option("--data", data, "Data root: objects under DIR/objects, catalogue in DIR/catalogue.db")
+        ->capture_default_str();
+    cmd.add_option("--bucket", bucket, "Bucket to scan")->capture_default_str();
+    cmd.add_option("prefix", prefix, "Only products under this key prefix (or this one product folder)");
+    cmd.add_flag("--watch", watch, "Keep scanning for new products until interrupted");
+    cmd.add_option("--interval", interval, "Seconds between scans with --watch")->capture_default_str();
+  }
+};
+
+// Scans and catalogues; exit code 0, or 3 when some products were skipped (each is reported).
+int ingest_command(const std::filesystem::path& data, const std::string& bucket, const std::string& prefix, bool watch,
+                   unsigned interval) {
+  const auto objects = storage::make_local_store(data / "objects");
+  if (!objects->bucket_exists(bucket)) objects->create_bucket(bucket);
+  const auto catalogue = catalog::open_sqlite_store(data / "catalogue.db");
+  ingest::IngestOptions options;
+  options.bucket = bucket;
+  options.prefix = prefix;
+  int rc = 0;
+  while (true) {
+    const auto report = ingest::run_ingest(*objects, *catalogue, options);
+    std::cout << "ingest: " << report.found << " product(s) found, " << report.ingested << " ingested, "
+              << report.unchanged << " unchanged, " << report.failures.size() << " skipped in " << std::fixed
+              << std::setprecision(1) << report.seconds << " s" << std::endl;
+    for (const auto& f : report.failures) std::cout << "  skipped " << f.key << ": " << f.reason << "\n";
+    rc = report.failures.empty() ? 0 : 3;
+    if (!watch) break;
+    std::this_thread::sleep_for(std::chrono::seconds(std::max(1u, interval)));
+  }
+  return rc;
+}
+
 // The demo archive: the Alps around Bolzano, June-July 2022 plus a date in each season, every
 // mission, at scale 10. Generated once under --data (products already there are kept).
 synth::SynthOptions demo_archive(const Config& config) {
@@ -201,6 +249,10 @@ int run_cli(int argc, char** argv, const ExtraRoutes& extra_routes) {
 
   auto* version_cmd = app.add_subcommand("version", "Print the version and the versions of key libraries");
 
+  IngestFlags ingest_flags;
+  auto* ingest_cmd = app.add_subcommand("ingest", "Catalogue the products found in the object store");
+  ingest_flags.add_to(*ingest_cmd);
+
   SynthFlags synth_flags;
   auto* synth_cmd = app.add_subcommand("synth", "Generate realistic synthetic Sentinel products into the object store");
   synth_flags.add_to(*synth_cmd);
@@ -214,11 +266,17 @@ int run_cli(int argc, char** argv, const ExtraRoutes& extra_routes) {
   try {
     if (*serve_cmd) return serve(serve_flags.load(), false, extra_routes);
     if (*synth_cmd) return synth_command(synth_flags.options());
+    if (*ingest_cmd) {
+      return ingest_command(ingest_flags.data, ingest_flags.bucket, ingest_flags.prefix, ingest_flags.watch,
+                            ingest_flags.interval);
+    }
     if (*demo_cmd) {
       const Config config = demo_flags.load();
       const auto o = demo_archive(config);
       std::cerr << "demo: preparing the demo archive under " << config.data_dir.string() << " (first run only)\n";
       synth_command(o);
+      std::cerr << "demo: cataloguing the demo archive\n";
+      ingest_command(config.data_dir, "eodata", "", false, 0);
       return serve(config, true, extra_routes);
     }
     if (*version_cmd) {

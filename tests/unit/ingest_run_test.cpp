@@ -1,0 +1,94 @@
+// Ingestion end to end: synthetic products in a local object store → readers → SQLite catalogue.
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "catalog/store.hpp"
+#include "ingest/ingest.hpp"
+#include "synth/generator.hpp"
+
+namespace fs = std::filesystem;
+using namespace ds;
+
+namespace {
+
+class IngestRun : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("ds-ingest-run-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    synth::SynthOptions o;
+    o.data_dir = dir_;
+    o.region = synth::parse_region("bolzano");
+    o.from_day = synth::days_from_civil(2022, 6, 12);
+    o.to_day = synth::days_from_civil(2022, 6, 13);
+    o.missions = {"s1", "s2", "s3", "s5p", "dem"};
+    o.scale = 10;
+    synth::run_synth(o);
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  void SetUp() override {
+    fs::remove(dir_ / "catalogue.db");
+    fs::remove(dir_ / "catalogue.db-wal");
+    fs::remove(dir_ / "catalogue.db-shm");
+    objects_ = storage::make_local_store(dir_ / "objects");
+    catalogue_ = catalog::open_sqlite_store(dir_ / "catalogue.db");
+  }
+  static inline fs::path dir_;
+  std::unique_ptr<storage::ObjectStore> objects_;
+  std::unique_ptr<catalog::CatalogStore> catalogue_;
+};
+
+}  // namespace
+
+TEST_F(IngestRun, CataloguesEveryProductOnceAndIsIdempotent) {
+  const auto first = ingest::run_ingest(*objects_, *catalogue_, {});
+  EXPECT_TRUE(first.failures.empty()) << first.failures.front().key << ": " << first.failures.front().reason;
+  EXPECT_EQ(first.found, 9u);  // S2 L2A + L1C + L2A-COG, S1, S3, 2 × S5P, 2 DEM tiles
+  EXPECT_EQ(first.ingested, first.found);
+  const auto again = ingest::run_ingest(*objects_, *catalogue_, {});
+  EXPECT_EQ(again.ingested, 0u);
+  EXPECT_EQ(again.unchanged, first.found);
+
+  catalog::Query q;
+  q.where =
+      catalog::all_of({catalog::compare(catalog::Field::collection, catalog::CompareOp::eq, std::string("SENTINEL-2")),
+                       catalog::spatial(catalog::SpatialOp::intersects, "POINT(11.35 46.49)")});
+  q.count = catalog::CountMode::exact;
+  const auto found = catalogue_->search(q);
+  EXPECT_EQ(*found.total, 3u);
+  for (const auto& p : found.products) {
+    EXPECT_TRUE(p.attribute("cloudCover"));
+    EXPECT_GT(p.content_length, 0u);
+    EXPECT_NE(p.publication, catalog::Time{});
+  }
+}
+
+TEST_F(IngestRun, ACorruptProductIsSkippedAndReportedWhileTheRestGoesIn) {
+  // Truncate the L1C user-product metadata of a copy of one product.
+  fs::path mtd;
+  for (const auto& e : fs::recursive_directory_iterator(dir_ / "objects/eodata/Sentinel-2/MSI/L1C")) {
+    if (e.path().filename() == "MTD_MSIL1C.xml") mtd = e.path();
+  }
+  ASSERT_FALSE(mtd.empty());
+  const auto backup = mtd.string() + ".orig";
+  fs::copy_file(mtd, backup, fs::copy_options::overwrite_existing);
+  fs::resize_file(mtd, 300);
+  const auto report = ingest::run_ingest(*objects_, *catalogue_, {});
+  fs::rename(backup, mtd);
+  ASSERT_EQ(report.failures.size(), 1u);
+  EXPECT_NE(report.failures[0].reason.find("MTD_MSIL1C.xml"), std::string::npos) << report.failures[0].reason;
+  EXPECT_EQ(report.ingested, report.found - 1);
+}
+
+TEST_F(IngestRun, APrefixLimitsTheScan) {
+  ingest::IngestOptions o;
+  o.prefix = "Sentinel-1";
+  const auto report = ingest::run_ingest(*objects_, *catalogue_, o);
+  EXPECT_EQ(report.found, 1u);
+  EXPECT_EQ(report.ingested, 1u);
+}
