@@ -42,4 +42,11 @@ class CatalogStore {
 // The embedded store: one SQLite file (WAL), created and migrated on open. Safe for concurrent use.
 std::unique_ptr<CatalogStore> open_sqlite_store(const std::filesystem::path& file);
 
+// The scale-out store: PostgreSQL 15 + PostGIS 3 at a libpq URL ("postgresql://user@host:port/db"),
+// whose database already has the postgis extension. Applies pending schema migrations on open (one
+// transaction, under an advisory lock, so concurrent openers are safe). Keeps a pool of connections,
+// one per concurrent caller: safe for concurrent use. Throws ds::Error(service_unavailable) when the
+// server cannot be reached.
+std::unique_ptr<CatalogStore> open_postgis_store(const std::string& connection_url);
+
 }  // namespace ds::catalog
