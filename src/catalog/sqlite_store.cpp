@@ -44,7 +44,9 @@ CREATE TABLE IF NOT EXISTS attributes(
 CREATE INDEX IF NOT EXISTS attributes_num ON attributes(name, v_num, rid);
 CREATE INDEX IF NOT EXISTS attributes_text ON attributes(name, v_text, rid);
 CREATE INDEX IF NOT EXISTS attributes_time ON attributes(name, v_time, rid);
-CREATE INDEX IF NOT EXISTS attributes_rid ON attributes(rid);
+-- Per-product probes (EXISTS ... a.rid = p.rid AND a.name = ?) must find the product's row
+-- directly; without (rid, name) SQLite ranges over every product's value of that attribute.
+CREATE INDEX IF NOT EXISTS attributes_rid_name ON attributes(rid, name, v_num);
 CREATE TABLE IF NOT EXISTS deleted_products(id TEXT PRIMARY KEY, name TEXT NOT NULL, deleted INTEGER NOT NULL, cause TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);
 )sql";
