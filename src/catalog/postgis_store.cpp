@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "catalog/json.hpp"
+#include "catalog/sql.hpp"
 #include "catalog/store.hpp"
 #include "core/error.hpp"
 #include "core/geometry.hpp"
@@ -169,48 +170,6 @@ class Transaction {
   bool open_ = true;
 };
 
-const char* column(Field f) {
-  switch (f) {
-    case Field::id:
-      return "p.id";
-    case Field::name:
-      return "p.name";
-    case Field::collection:
-      return "p.collection";
-    case Field::product_type:
-      return "p.product_type";
-    case Field::sensing_start:
-      return "p.sensing_start";
-    case Field::sensing_end:
-      return "p.sensing_end";
-    case Field::publication:
-      return "p.publication";
-    case Field::modification:
-      return "p.modification";
-    case Field::online:
-      return "p.online";
-  }
-  return "p.id";
-}
-
-const char* sql_op(CompareOp op) {
-  switch (op) {
-    case CompareOp::eq:
-      return "=";
-    case CompareOp::ne:
-      return "<>";
-    case CompareOp::lt:
-      return "<";
-    case CompareOp::le:
-      return "<=";
-    case CompareOp::gt:
-      return ">";
-    case CompareOp::ge:
-      return ">=";
-  }
-  return "=";
-}
-
 // Compiles an expression into a SQL condition over `products p`; values become parameters.
 struct Compiler {
   std::vector<Param> params;
@@ -251,7 +210,7 @@ struct Compiler {
 
   std::string node(const FieldCompare& n) {
     const std::string v = field_value(n.field, n.value);
-    return fmt::format("{} {} {}", column(n.field), sql_op(n.op), v);
+    return fmt::format("{} {} {}", sql_column(n.field), sql_operator(n.op), v);
   }
   std::string node(const FieldIn& n) {
     if (n.values.empty()) return "FALSE";
@@ -260,11 +219,11 @@ struct Compiler {
       if (!list.empty()) list += ", ";
       list += field_value(n.field, v);
     }
-    return fmt::format("{} IN ({})", column(n.field), list);
+    return fmt::format("{} IN ({})", sql_column(n.field), list);
   }
   std::string node(const FieldMatch& n) {
     // Case-sensitive, as OData's contains/startswith/endswith; no LIKE wildcards to escape.
-    const char* c = column(n.field);
+    const char* c = sql_column(n.field);
     const std::string t = bind(n.text, "text");
     switch (n.match) {
       case TextMatch::contains:
@@ -302,7 +261,7 @@ struct Compiler {
         break;
     }
     return fmt::format("EXISTS (SELECT 1 FROM attributes a WHERE a.rid = p.rid AND a.name = {} AND {} {} {})", name,
-                       value_column, sql_op(n.op), value);
+                       value_column, sql_operator(n.op), value);
   }
   std::string node(const Spatial& n) {
     // Validated by GEOS exactly as the SQLite store does, so errors are identical; PostGIS gets the
@@ -410,7 +369,7 @@ class PostgisStore final : public CatalogStore {
     Compiler compiler;
     const std::string where = compiler.compile(q.where);
     std::string order;
-    for (const auto& k : q.sort) order += fmt::format("{} {}, ", column(k.field), k.descending ? "DESC" : "ASC");
+    for (const auto& k : q.sort) order += fmt::format("{} {}, ", sql_column(k.field), k.descending ? "DESC" : "ASC");
     order += "p.id ASC";
     auto params = compiler.params;
     const std::size_t n = params.size();

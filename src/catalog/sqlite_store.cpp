@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "catalog/json.hpp"
+#include "catalog/sql.hpp"
 #include "catalog/store.hpp"
 #include "core/error.hpp"
 #include "core/geometry.hpp"
@@ -150,48 +151,6 @@ class Db {
   sqlite3* db_ = nullptr;
 };
 
-const char* column(Field f) {
-  switch (f) {
-    case Field::id:
-      return "p.id";
-    case Field::name:
-      return "p.name";
-    case Field::collection:
-      return "p.collection";
-    case Field::product_type:
-      return "p.product_type";
-    case Field::sensing_start:
-      return "p.sensing_start";
-    case Field::sensing_end:
-      return "p.sensing_end";
-    case Field::publication:
-      return "p.publication";
-    case Field::modification:
-      return "p.modification";
-    case Field::online:
-      return "p.online";
-  }
-  return "p.id";
-}
-
-const char* sql_op(CompareOp op) {
-  switch (op) {
-    case CompareOp::eq:
-      return "=";
-    case CompareOp::ne:
-      return "<>";
-    case CompareOp::lt:
-      return "<";
-    case CompareOp::le:
-      return "<=";
-    case CompareOp::gt:
-      return ">";
-    case CompareOp::ge:
-      return ">=";
-  }
-  return "=";
-}
-
 Param field_param(Field f, const AttributeValue& v) {
   const bool time_field =
       f == Field::sensing_start || f == Field::sensing_end || f == Field::publication || f == Field::modification;
@@ -225,7 +184,7 @@ struct Compiler {
 
   std::string node(const FieldCompare& n) {
     params.push_back(field_param(n.field, n.value));
-    return fmt::format("{} {} ?", column(n.field), sql_op(n.op));
+    return fmt::format("{} {} ?", sql_column(n.field), sql_operator(n.op));
   }
   std::string node(const FieldIn& n) {
     if (n.values.empty()) return "0";
@@ -234,11 +193,11 @@ struct Compiler {
       params.push_back(field_param(n.field, v));
       list += list.empty() ? "?" : ", ?";
     }
-    return fmt::format("{} IN ({})", column(n.field), list);
+    return fmt::format("{} IN ({})", sql_column(n.field), list);
   }
   std::string node(const FieldMatch& n) {
     // Case-sensitive, as OData's contains/startswith/endswith; no LIKE wildcards to escape.
-    const char* c = column(n.field);
+    const char* c = sql_column(n.field);
     params.emplace_back(n.text);
     switch (n.match) {
       case TextMatch::contains:
@@ -261,7 +220,7 @@ struct Compiler {
         value_column = "a.v_text";
         params.emplace_back(std::get<std::string>(n.value));
         return fmt::format("EXISTS (SELECT 1 FROM attributes a WHERE a.rid = p.rid AND a.name = ? AND {} {} ?)",
-                           value_column, sql_op(n.op));
+                           value_column, sql_operator(n.op));
       case 1:
         params.emplace_back(static_cast<double>(std::get<std::int64_t>(n.value)));
         value_column = "a.v_num";
@@ -280,7 +239,7 @@ struct Compiler {
         break;
     }
     return fmt::format("EXISTS (SELECT 1 FROM attributes a WHERE a.rid = p.rid AND a.name = ? AND {} {} ?)",
-                       value_column, sql_op(n.op));
+                       value_column, sql_operator(n.op));
   }
   std::string node(const Spatial& n) {
     const Geometry g = Geometry::from_wkt(n.wkt);
@@ -409,7 +368,7 @@ class SqliteStore final : public CatalogStore {
     Compiler c;
     const std::string where = c.compile(q.where);
     std::string order;
-    for (const auto& k : q.sort) order += fmt::format("{} {}, ", column(k.field), k.descending ? "DESC" : "ASC");
+    for (const auto& k : q.sort) order += fmt::format("{} {}, ", sql_column(k.field), k.descending ? "DESC" : "ASC");
     order += "p.id ASC";
     auto params = c.params;
     params.emplace_back(static_cast<std::int64_t>(q.limit));

@@ -1,0 +1,13 @@
+#pragma once
+// SQL vocabulary shared by the SQLite and PostGIS stores' query compilers (internal to catalog/).
+
+#include "catalog/query.hpp"
+
+namespace ds::catalog {
+
+// Column of `products p` holding a field, e.g. "p.sensing_start".
+const char* sql_column(Field f);
+// "=", "<>", "<", "<=", ">", ">=".
+const char* sql_operator(CompareOp op);
+
+}  // namespace ds::catalog
