@@ -174,13 +174,13 @@ class Transaction {
 struct Compiler {
   std::vector<Param> params;
 
-  // Adds a parameter and returns its placeholder with a cast, e.g. "$3::bigint".
+  // Adds a parameter and returns its numbered parameter marker with a cast, e.g. "$3::bigint".
   std::string bind(std::string value, const char* type) {
     params.emplace_back(std::move(value));
     return fmt::format("${}::{}", params.size(), type);
   }
 
-  // The placeholder for a value compared with field `f`, with the SQLite store's type checks.
+  // The parameter marker for a value compared with field `f`, with the SQLite store's type checks.
   std::string field_value(Field f, const AttributeValue& v) {
     const bool time_field =
         f == Field::sensing_start || f == Field::sensing_end || f == Field::publication || f == Field::modification;
