@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "catalog/store.hpp"
 #include "core/config.hpp"
+#include "storage/object_store.hpp"
 
 namespace ds::api {
 
@@ -22,6 +24,10 @@ struct Services {
   const Config& config;
   std::vector<ReadinessCheck> readiness;
   std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
+  // The stores; owned by src/app, alive for as long as the server. Null only in unit tests of
+  // families that do not need them.
+  catalog::CatalogStore* catalog = nullptr;
+  storage::ObjectStore* objects = nullptr;
 };
 
 }  // namespace ds::api

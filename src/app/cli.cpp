@@ -39,6 +39,7 @@ struct ServerFlags {
     add(cmd, "--public-url", "public_url", "Base URL written into links (default: from the Host header)");
     add(cmd, "--log-level", "log.level", "trace|debug|info|warn|error|off (default: info)");
     add(cmd, "--access-log", "log.access", "stdout|stderr|off|FILE (default: stdout)");
+    add(cmd, "--catalog-url", "catalog.url", "PostgreSQL/PostGIS URL of the catalogue (default: DATA/catalogue.db)");
   }
 
   Config load() const {
@@ -71,6 +72,13 @@ void raise_file_limit() {
   }
 }
 
+// The catalogue named by the configuration: PostgreSQL/PostGIS when catalog.url is set, else the
+// embedded SQLite file under the data root.
+std::unique_ptr<catalog::CatalogStore> open_catalogue(const Config& config) {
+  if (!config.catalog_url.empty()) return catalog::open_postgis_store(config.catalog_url);
+  return catalog::open_sqlite_store(config.data_dir / "catalogue.db");
+}
+
 int serve(const Config& config, bool demo, const ExtraRoutes& extra_routes) {
   init_logging(config);
   raise_file_limit();
@@ -83,7 +91,7 @@ int serve(const Config& config, bool demo, const ExtraRoutes& extra_routes) {
 
   http::Metrics metrics;
   http::Router router(metrics);
-  api::Services services{config, {}, std::chrono::system_clock::now()};
+  api::Services services{config, {}, std::chrono::system_clock::now(), nullptr, nullptr};
   services.readiness.push_back({"data_dir", [dir = config.data_dir] { return check_data_dir(dir); }});
   // The object store under <data>/objects (where `dataspace synth` writes the eodata bucket).
   const auto objects = storage::make_local_store(config.data_dir / "objects");
@@ -91,7 +99,9 @@ int serve(const Config& config, bool demo, const ExtraRoutes& extra_routes) {
                                   store->buckets();
                                   return std::nullopt;
                                 }});
-  const auto catalogue = catalog::open_sqlite_store(config.data_dir / "catalogue.db");
+  const auto catalogue = open_catalogue(config);
+  services.objects = objects.get();
+  services.catalog = catalogue.get();
   services.readiness.push_back({"catalogue", [cat = catalogue.get()]() -> std::optional<std::string> {
                                   cat->ping();
                                   return std::nullopt;
@@ -178,28 +188,40 @@ int synth_command(const synth::SynthOptions& o) {
 }
 
 struct IngestFlags {
-  std::string data = "var";
+  std::string config_file;
+  std::map<std::string, std::string> values;
   std::string bucket = "eodata";
   std::string prefix;
   bool watch = false;
   unsigned interval = 10;
 
   void add_to(CLI::App& cmd) {
-    cmd.add_option("--data", data, "Data root: objects under DIR/objects, catalogue in DIR/catalogue.db")
-        ->capture_default_str();
+    cmd.add_option("--config", config_file, "TOML configuration file (default: ./dataspace.toml if present)");
+    cmd.add_option_function<std::string>(
+        "--data", [this](const std::string& v) { values["data"] = v; },
+        "Data root: objects under DIR/objects, catalogue in DIR/catalogue.db (default: var)");
+    cmd.add_option_function<std::string>(
+        "--catalog-url", [this](const std::string& v) { values["catalog.url"] = v; },
+        "PostgreSQL/PostGIS URL of the catalogue (default: DATA/catalogue.db)");
     cmd.add_option("--bucket", bucket, "Bucket to scan")->capture_default_str();
     cmd.add_option("prefix", prefix, "Only products under this key prefix (or this one product folder)");
     cmd.add_flag("--watch", watch, "Keep scanning for new products until interrupted");
     cmd.add_option("--interval", interval, "Seconds between scans with --watch")->capture_default_str();
   }
+
+  Config load() const {
+    std::optional<std::filesystem::path> file;
+    if (!config_file.empty()) file = config_file;
+    return load_config(file, dataspace_environment(), values);
+  }
 };
 
 // Scans and catalogues; exit code 0, or 3 when some products were skipped (each is reported).
-int ingest_command(const std::filesystem::path& data, const std::string& bucket, const std::string& prefix, bool watch,
+int ingest_command(const Config& config, const std::string& bucket, const std::string& prefix, bool watch,
                    unsigned interval) {
-  const auto objects = storage::make_local_store(data / "objects");
+  const auto objects = storage::make_local_store(config.data_dir / "objects");
   if (!objects->bucket_exists(bucket)) objects->create_bucket(bucket);
-  const auto catalogue = catalog::open_sqlite_store(data / "catalogue.db");
+  const auto catalogue = open_catalogue(config);
   ingest::IngestOptions options;
   options.bucket = bucket;
   options.prefix = prefix;
@@ -267,7 +289,7 @@ int run_cli(int argc, char** argv, const ExtraRoutes& extra_routes) {
     if (*serve_cmd) return serve(serve_flags.load(), false, extra_routes);
     if (*synth_cmd) return synth_command(synth_flags.options());
     if (*ingest_cmd) {
-      return ingest_command(ingest_flags.data, ingest_flags.bucket, ingest_flags.prefix, ingest_flags.watch,
+      return ingest_command(ingest_flags.load(), ingest_flags.bucket, ingest_flags.prefix, ingest_flags.watch,
                             ingest_flags.interval);
     }
     if (*demo_cmd) {
@@ -276,7 +298,7 @@ int run_cli(int argc, char** argv, const ExtraRoutes& extra_routes) {
       std::cerr << "demo: preparing the demo archive under " << config.data_dir.string() << " (first run only)\n";
       synth_command(o);
       std::cerr << "demo: cataloguing the demo archive\n";
-      ingest_command(config.data_dir, "eodata", "", false, 0);
+      ingest_command(config, "eodata", "", false, 0);
       return serve(config, true, extra_routes);
     }
     if (*version_cmd) {

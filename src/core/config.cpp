@@ -96,6 +96,14 @@ const std::vector<SettingDef>& definitions() {
        }},
       {{"log.access", "string", "\"stdout\"", "Access log (one JSON object per line): stdout, stderr, off or a file."},
        [](Config& c, const ConfigValue& v) { c.access_log = v.value; }},
+      {{"catalog.url", "string", "\"\"",
+        "Catalogue store: empty for the embedded SQLite file <data>/catalogue.db, or a PostgreSQL/PostGIS URL "
+        "postgresql://USER@HOST:PORT/DB (scale-out; the database needs the postgis extension)."},
+       [](Config& c, const ConfigValue& v) {
+         if (!v.value.empty() && v.value.rfind("postgresql://", 0) != 0 && v.value.rfind("postgres://", 0) != 0)
+           bad_value("catalog.url", v, "must be empty or start with postgresql://");
+         c.catalog_url = v.value;
+       }},
       {{"http.header_limit", "size", "\"16KiB\"", "Largest request head (request line + headers); larger gets 431."},
        [](Config& c, const ConfigValue& v) { c.http.header_limit = as_size("http.header_limit", v); }},
       {{"http.body_limit", "size", "\"16MiB\"", "Largest request body; larger gets 413."},

@@ -34,6 +34,9 @@ struct Config {
   std::string log_level = "info";     // trace|debug|info|warn|error|off
   std::string access_log = "stdout";  // stdout|stderr|off|<file path>
   HttpLimits http;
+  // Catalogue store: empty = the embedded SQLite file <data>/catalogue.db; a libpq URL
+  // (postgresql://user@host:port/db) = PostgreSQL/PostGIS, shared by every node.
+  std::string catalog_url;
 };
 
 // A user-supplied raw value for one setting, with where it came from (for error messages).
