@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/collection.hpp"
 #include "catalog/store.hpp"
 #include "core/config.hpp"
 #include "storage/object_store.hpp"
@@ -28,6 +29,7 @@ struct Services {
   // families that do not need them.
   catalog::CatalogStore* catalog = nullptr;
   storage::ObjectStore* objects = nullptr;
+  const catalog::CollectionRegistry* collections = nullptr;
 };
 
 }  // namespace ds::api

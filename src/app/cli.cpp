@@ -14,6 +14,7 @@
 #include <boost/version.hpp>
 
 #include "app/routes.hpp"
+#include "catalog/collection.hpp"
 #include "catalog/store.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
@@ -91,7 +92,10 @@ int serve(const Config& config, bool demo, const ExtraRoutes& extra_routes) {
 
   http::Metrics metrics;
   http::Router router(metrics);
-  api::Services services{config, {}, std::chrono::system_clock::now(), nullptr, nullptr};
+  api::Services services{config, {}, std::chrono::system_clock::now(), nullptr, nullptr, nullptr};
+  const auto collections = catalog::CollectionRegistry::load(
+      config.collections_dir.empty() ? std::nullopt : std::optional<std::filesystem::path>(config.collections_dir));
+  services.collections = &collections;
   services.readiness.push_back({"data_dir", [dir = config.data_dir] { return check_data_dir(dir); }});
   // The object store under <data>/objects (where `dataspace synth` writes the eodata bucket).
   const auto objects = storage::make_local_store(config.data_dir / "objects");

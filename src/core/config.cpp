@@ -104,6 +104,10 @@ const std::vector<SettingDef>& definitions() {
            bad_value("catalog.url", v, "must be empty or start with postgresql://");
          c.catalog_url = v.value;
        }},
+      {{"collections.dir", "string", "\"\"",
+        "Directory of extra collection definitions (*.json, the format of collections/ in the source tree); "
+        "a definition with a built-in id replaces it. Empty: the built-in collections only."},
+       [](Config& c, const ConfigValue& v) { c.collections_dir = v.value; }},
       {{"http.header_limit", "size", "\"16KiB\"", "Largest request head (request line + headers); larger gets 431."},
        [](Config& c, const ConfigValue& v) { c.http.header_limit = as_size("http.header_limit", v); }},
       {{"http.body_limit", "size", "\"16MiB\"", "Largest request body; larger gets 413."},

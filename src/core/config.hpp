@@ -37,6 +37,8 @@ struct Config {
   // Catalogue store: empty = the embedded SQLite file <data>/catalogue.db; a libpq URL
   // (postgresql://user@host:port/db) = PostgreSQL/PostGIS, shared by every node.
   std::string catalog_url;
+  // Extra collection definitions (*.json) beside the built-in ones; empty = none.
+  std::string collections_dir;
 };
 
 // A user-supplied raw value for one setting, with where it came from (for error messages).

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "core/time.hpp"
 
 namespace ds::ingest::detail {
 
@@ -130,57 +131,7 @@ std::string node_attr(const CPLXMLNode* node, const char* name) {
 std::optional<catalog::Time> parse_time(std::string_view text) {
   std::string s = trim(text);
   if (s.rfind("UTC=", 0) == 0) s = s.substr(4);
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  std::size_t pos = 0;
-  auto digits = [&](std::size_t n, int& out) {
-    if (pos + n > s.size()) return false;
-    int v = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      char c = s[pos + i];
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + (c - '0');
-    }
-    out = v;
-    pos += n;
-    return true;
-  };
-  auto skip = [&](char c) {
-    if (pos < s.size() && s[pos] == c) ++pos;
-  };
-  if (!digits(4, y)) return std::nullopt;
-  skip('-');
-  if (!digits(2, mo)) return std::nullopt;
-  skip('-');
-  if (!digits(2, d)) return std::nullopt;
-  if (pos < s.size() && (s[pos] == 'T' || s[pos] == ' ')) {
-    ++pos;
-    if (!digits(2, h)) return std::nullopt;
-    skip(':');
-    if (!digits(2, mi)) return std::nullopt;
-    skip(':');
-    if (!digits(2, sec)) return std::nullopt;
-  }
-  std::int64_t nanos = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    int n = 0;
-    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
-      if (n < 9) {
-        nanos = nanos * 10 + (s[pos] - '0');
-        ++n;
-      }
-      ++pos;
-    }
-    while (n++ < 9) nanos *= 10;
-  }
-  std::string rest = s.substr(pos);
-  if (!(rest.empty() || rest == "Z" || rest == "+00:00" || rest == "+0000")) return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  using namespace std::chrono;
-  const sys_days date =
-      std::chrono::year{y} / std::chrono::month{static_cast<unsigned>(mo)} / std::chrono::day{static_cast<unsigned>(d)};
-  auto t = date + hours{h} + minutes{mi} + seconds{sec} + nanoseconds{nanos};
-  return time_point_cast<catalog::Time::duration>(t);
+  return parse_iso8601(s);
 }
 
 catalog::Time require_time(std::string_view text, const std::string& file, const std::string& what) {
