@@ -1,9 +1,13 @@
 // Catalogue search benchmark (issue "catalogue core"): N synthetic products (default 1,000,000;
-// BENCH_CATALOG_N) loaded into the SQLite store, then 50 seeded queries "collection + one month +
-// 50 km box + cloudCover < 30, newest first, 100 rows" and their counts, through our query engine
-// and, in the same run on the same database, as hand-written SQL driven by the R*Tree (CROSS JOIN
-// fixes the join order: SQLite's default plan for the plain JOIN is 100x slower).
+// BENCH_CATALOG_N) loaded into the SQLite store and, when DATASPACE_PG_URL names a server (bench/run
+// starts one with scripts/with-postgres), into the PostGIS store; then 50 seeded queries
+// "collection + one month + 50 km box + cloudCover < 30, newest first, 100 rows" and their counts,
+// through our query engine and, in the same run on the same database, as hand-written SQL:
+// for SQLite driven by the R*Tree (CROSS JOIN fixes the join order: SQLite's default plan for the
+// plain JOIN is 100x slower), for PostGIS the plain statement a DBA would type into psql, sent over
+// libpq like psql does (without psql's process start-up).
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -13,6 +17,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -42,19 +48,12 @@ double percentile(std::vector<double> v, double p) {
   return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
 }
 
-}  // namespace
+const char* kCollections[3] = {"SENTINEL-1", "SENTINEL-2", "SENTINEL-3"};
 
-int main() {
-  const std::size_t n =
-      std::getenv("BENCH_CATALOG_N") ? std::strtoull(std::getenv("BENCH_CATALOG_N"), nullptr, 10) : 1'000'000;
-  const fs::path dir = fs::temp_directory_path() / ("ds-catalog-bench-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const fs::path db = dir / "catalogue.db";
-  auto store = open_sqlite_store(db);
-
-  // Products: 1° cells over Europe (lon -8..28, lat 37..68) for three collections, spread over
-  // 2023-2024 so that every cell is revisited every few days.
-  const char* collections[3] = {"SENTINEL-1", "SENTINEL-2", "SENTINEL-3"};
+// Products: 1° cells over Europe (lon -8..28, lat 37..68) for three collections, spread over
+// 2023-2024 so that every cell is revisited every few days. Returns the load time in seconds.
+double load(CatalogStore& store, std::size_t n) {
+  const auto& collections = kCollections;
   std::mt19937_64 rng(7);
   const auto load_start = Clock::now();
   std::vector<Product> batch;
@@ -77,15 +76,16 @@ int main() {
                     {"tileId", fmt::format("T{:04}", cell)}};
     batch.push_back(std::move(p));
     if (batch.size() == 20'000) {
-      store->upsert(batch);
+      store.upsert(batch);
       batch.clear();
     }
   }
-  store->upsert(batch);
-  const double load_s = std::chrono::duration<double>(Clock::now() - load_start).count();
-  std::printf("loaded %zu products in %.1f s (%.0f products/s), database %.0f MB\n", n, load_s,
-              static_cast<double>(n) / load_s, static_cast<double>(fs::file_size(db)) / 1e6);
+  store.upsert(batch);
+  return std::chrono::duration<double>(Clock::now() - load_start).count();
+}
 
+std::vector<Q> make_queries() {
+  const auto& collections = kCollections;
   std::vector<Q> queries;
   std::mt19937 qrng(11);
   for (int i = 0; i < 50; ++i) {
@@ -100,19 +100,64 @@ int main() {
     q.x0 = lon - dx, q.x1 = lon + dx, q.y0 = lat - dy, q.y1 = lat + dy;
     queries.push_back(q);
   }
-  auto engine_query = [](const Q& q, bool count) {
-    Query query;
-    query.where = all_of(
-        {compare(Field::collection, CompareOp::eq, q.collection), compare(Field::sensing_start, CompareOp::ge, q.from),
-         compare(Field::sensing_start, CompareOp::lt, q.to),
-         spatial(SpatialOp::intersects,
-                 fmt::format("POLYGON(({0} {1},{2} {1},{2} {3},{0} {3},{0} {1}))", q.x0, q.y0, q.x1, q.y1)),
-         attribute("cloudCover", CompareOp::lt, 30.0)});
-    query.sort = {{Field::sensing_start, true}};
-    query.limit = count ? 0 : 100;
-    query.count = count ? CountMode::exact : CountMode::none;
-    return query;
-  };
+  return queries;
+}
+
+Query engine_query(const Q& q, bool count) {
+  Query query;
+  query.where =
+      all_of({compare(Field::collection, CompareOp::eq, q.collection),
+              compare(Field::sensing_start, CompareOp::ge, q.from), compare(Field::sensing_start, CompareOp::lt, q.to),
+              spatial(SpatialOp::intersects,
+                      fmt::format("POLYGON(({0} {1},{2} {1},{2} {3},{0} {3},{0} {1}))", q.x0, q.y0, q.x1, q.y1)),
+              attribute("cloudCover", CompareOp::lt, 30.0)});
+  query.sort = {{Field::sensing_start, true}};
+  query.limit = count ? 0 : 100;
+  query.count = count ? CountMode::exact : CountMode::none;
+  return query;
+}
+
+// Runs the 50 queries twice (the first pass warms the caches) through the engine and through
+// `hand(search?, q)`, which returns the rows it produced, and prints p50/p95 and the ratios.
+void measure(const char* label, const CatalogStore& store, const std::function<std::size_t(bool, const Q&)>& hand) {
+  const auto queries = make_queries();
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<double> es, ec, hs, hc;
+    std::size_t rows_e = 0, rows_h = 0;
+    for (const auto& q : queries) {
+      auto t0 = Clock::now();
+      rows_e += store.search(engine_query(q, false)).products.size();
+      es.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      t0 = Clock::now();
+      store.search(engine_query(q, true));
+      ec.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      t0 = Clock::now();
+      rows_h += hand(true, q);
+      hs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      t0 = Clock::now();
+      hand(false, q);
+      hc.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+    if (pass == 0) continue;
+    std::printf("%-8s %-34s %10s %9s %9s %9s %7s\n", label, "query (50 runs, ms)", "engine p50", "p95", "hand p50",
+                "p95", "ratio");
+    std::printf("%-8s %-34s %10.2f %9.2f %9.2f %9.2f %7.2f\n", label, "search 50 km, 1 month, cc<30, 100",
+                percentile(es, .5), percentile(es, .95), percentile(hs, .5), percentile(hs, .95),
+                percentile(es, .5) / percentile(hs, .5));
+    std::printf("%-8s %-34s %10.2f %9.2f %9.2f %9.2f %7.2f\n", label, "count of the same", percentile(ec, .5),
+                percentile(ec, .95), percentile(hc, .5), percentile(hc, .95), percentile(ec, .5) / percentile(hc, .5));
+    std::printf("%-8s rows returned: engine %zu, hand-written %zu\n", label, rows_e, rows_h);
+  }
+}
+
+void bench_sqlite(std::size_t n) {
+  const fs::path dir = fs::temp_directory_path() / ("ds-catalog-bench-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path db = dir / "catalogue.db";
+  auto store = open_sqlite_store(db);
+  const double load_s = load(*store, n);
+  std::printf("sqlite   loaded %zu products in %.1f s (%.0f products/s), database %.0f MB\n", n, load_s,
+              static_cast<double>(n) / load_s, static_cast<double>(fs::file_size(db)) / 1e6);
 
   sqlite3* raw = nullptr;
   sqlite3_open_v2(db.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
@@ -148,34 +193,57 @@ int main() {
     return rows;
   };
 
-  for (int pass = 0; pass < 2; ++pass) {  // the first pass warms the page cache
-    std::vector<double> es, ec, hs, hc;
-    std::size_t rows_e = 0, rows_h = 0;
-    for (const auto& q : queries) {
-      auto t0 = Clock::now();
-      rows_e += store->search(engine_query(q, false)).products.size();
-      es.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-      t0 = Clock::now();
-      store->search(engine_query(q, true));
-      ec.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-      t0 = Clock::now();
-      rows_h += run_hand(hand_search, q);
-      hs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-      t0 = Clock::now();
-      run_hand(hand_count, q);
-      hc.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-    }
-    if (pass == 0) continue;
-    std::printf("%-34s %9s %9s %9s %9s %7s\n", "query (50 runs, ms)", "engine p50", "p95", "hand p50", "p95", "ratio");
-    std::printf("%-34s %9.2f %9.2f %9.2f %9.2f %7.2f\n", "search 50 km, 1 month, cc<30, 100", percentile(es, .5),
-                percentile(es, .95), percentile(hs, .5), percentile(hs, .95), percentile(es, .5) / percentile(hs, .5));
-    std::printf("%-34s %9.2f %9.2f %9.2f %9.2f %7.2f\n", "count of the same", percentile(ec, .5), percentile(ec, .95),
-                percentile(hc, .5), percentile(hc, .95), percentile(ec, .5) / percentile(hc, .5));
-    std::printf("rows returned: engine %zu, hand-written %zu (the engine refines footprints exactly with GEOS)\n",
-                rows_e, rows_h);
-  }
+  measure("sqlite", *store, [&](bool search, const Q& q) { return run_hand(search ? hand_search : hand_count, q); });
   sqlite3_close(raw);
   store.reset();
   fs::remove_all(dir);
+}
+
+void bench_postgis(std::size_t n, const std::string& url) {
+  auto store = open_postgis_store(url);
+  const double load_s = load(*store, n);
+  std::printf("postgis  loaded %zu products in %.1f s (%.0f products/s)\n", n, load_s, static_cast<double>(n) / load_s);
+  std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url.c_str()), PQfinish);
+  { std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn.get(), "VACUUM ANALYZE"), PQclear); }
+  const std::string where =
+      "p.footprint && ST_MakeEnvelope($1, $2, $3, $4, 4326) AND ST_Intersects(p.footprint, ST_MakeEnvelope($1, $2, $3, "
+      "$4, 4326)) AND p.collection = $5 AND p.sensing_start >= $6 AND p.sensing_start < $7 AND EXISTS (SELECT 1 FROM "
+      "attributes a WHERE a.rid = p.rid AND a.name = 'cloudCover' AND a.v_num < 30)";
+  const std::string hand_search =
+      "SELECT p.doc FROM products p WHERE " + where + " ORDER BY p.sensing_start DESC LIMIT 100";
+  const std::string hand_count = "SELECT count(*) FROM products p WHERE " + where;
+  auto run_hand = [&](const std::string& sql, const Q& q) {
+    const std::string v[7] = {fmt::format("{}", q.x0),
+                              fmt::format("{}", q.y0),
+                              fmt::format("{}", q.x1),
+                              fmt::format("{}", q.y1),
+                              q.collection,
+                              std::to_string(to_micros(q.from)),
+                              std::to_string(to_micros(q.to))};
+    const char* values[7];
+    for (int i = 0; i < 7; ++i) values[i] = v[i].c_str();
+    std::unique_ptr<PGresult, decltype(&PQclear)> r(
+        PQexecParams(conn.get(), sql.c_str(), 7, nullptr, values, nullptr, nullptr, 0), PQclear);
+    const int rows = PQntuples(r.get());
+    if (PQnfields(r.get()) == 1 && sql.find("p.doc") != std::string::npos) {
+      for (int i = 0; i < rows; ++i) product_from_json(nlohmann::json::parse(PQgetvalue(r.get(), i, 0)));
+    }
+    return static_cast<std::size_t>(rows);
+  };
+  measure("postgis", *store, [&](bool search, const Q& q) { return run_hand(search ? hand_search : hand_count, q); });
+}
+
+}  // namespace
+
+int main() {
+  const std::size_t n =
+      std::getenv("BENCH_CATALOG_N") ? std::strtoull(std::getenv("BENCH_CATALOG_N"), nullptr, 10) : 1'000'000;
+  bench_sqlite(n);
+  const char* url = std::getenv("DATASPACE_PG_URL");
+  if (url && *url) {
+    bench_postgis(n, url);
+  } else {
+    std::printf("postgis  skipped: DATASPACE_PG_URL is not set (bench/run sets it with scripts/with-postgres)\n");
+  }
   return 0;
 }

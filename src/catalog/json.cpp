@@ -50,6 +50,10 @@ nlohmann::json to_json(const Product& p) {
                         {"roles", a.roles}, {"bands", a.bands}, {"size", a.size},
                         {"title", a.title}};
     if (a.gsd) j["gsd"] = *a.gsd;
+    if (!a.checksums.empty()) {
+      auto& cs = j["checksums"] = nlohmann::json::array();
+      for (const auto& c : a.checksums) cs.push_back({{"algorithm", c.algorithm}, {"value", c.value}});
+    }
     assets.push_back(std::move(j));
   }
   nlohmann::json checksums = nlohmann::json::array();
@@ -111,6 +115,9 @@ Product product_from_json(const nlohmann::json& j) {
       asset.size = a.at("size");
       asset.title = a.at("title");
       if (a.contains("gsd")) asset.gsd = a["gsd"].get<double>();
+      if (a.contains("checksums")) {
+        for (const auto& c : a["checksums"]) asset.checksums.push_back({c.at("algorithm"), c.at("value")});
+      }
       p.assets.push_back(std::move(asset));
     }
     p.quicklook = j.at("quicklook");

@@ -41,6 +41,7 @@ struct Asset {
   std::optional<double> gsd;       // metres
   std::uint64_t size = 0;          // bytes, 0 when unknown
   std::string title;
+  std::vector<Checksum> checksums;  // of the file ("MD5", "SHA3-256"), when the archive provides them
 };
 
 struct Product {

@@ -377,20 +377,29 @@ class PostgisStore final : public CatalogStore {
     params.emplace_back(num(static_cast<std::int64_t>(q.offset)));
     SearchResult out;
     auto c = acquire();
-    {
-      // One snapshot for the page and the count, so they agree.
-      Transaction tx(*c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const bool page = q.limit > 0, count = q.count == CountMode::exact;
+    auto run_page = [&] {
       const auto rows = c->exec(fmt::format("SELECT p.doc FROM products p WHERE {} ORDER BY {} LIMIT ${}::bigint "
                                             "OFFSET ${}::bigint",
                                             where, order, n + 1, n + 2),
                                 params);
       for (int i = 0; i < PQntuples(rows.get()); ++i)
         out.products.push_back(product_from_json(nlohmann::json::parse(PQgetvalue(rows.get(), i, 0))));
-      if (q.count == CountMode::exact) {
-        const auto total = c->exec(fmt::format("SELECT count(*) FROM products p WHERE {}", where), compiler.params);
-        out.total = static_cast<std::size_t>(std::stoull(PQgetvalue(total.get(), 0, 0)));
-      }
+    };
+    auto run_count = [&] {
+      const auto total = c->exec(fmt::format("SELECT count(*) FROM products p WHERE {}", where), compiler.params);
+      out.total = static_cast<std::size_t>(std::stoull(PQgetvalue(total.get(), 0, 0)));
+    };
+    if (page && count) {
+      // One snapshot for the page and the count, so they agree.
+      Transaction tx(*c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      run_page();
+      run_count();
       tx.commit();
+    } else if (count) {
+      run_count();  // one statement is one snapshot: no transaction round trips
+    } else if (page) {
+      run_page();
     }
     release(std::move(c));
     return out;

@@ -375,17 +375,28 @@ class SqliteStore final : public CatalogStore {
     params.emplace_back(static_cast<std::int64_t>(q.offset));
     SearchResult out;
     auto db = reader();
-    db->query(fmt::format("SELECT p.doc FROM products p WHERE {} ORDER BY {} LIMIT ? OFFSET ?", where, order), params,
-              [&](sqlite3_stmt* st) {
-                out.products.push_back(product_from_json(
-                    nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)))));
-              });
-    if (q.count == CountMode::exact) {
-      std::size_t total = 0;
-      db->query(fmt::format("SELECT count(*) FROM products p WHERE {}", where), c.params,
-                [&](sqlite3_stmt* st) { total = static_cast<std::size_t>(sqlite3_column_int64(st, 0)); });
-      out.total = total;
+    const bool page = q.limit > 0, count = q.count == CountMode::exact;
+    // One read transaction for the page and the count, so that they see the same snapshot.
+    if (page && count) db->exec("BEGIN");
+    try {
+      if (page) {
+        db->query(fmt::format("SELECT p.doc FROM products p WHERE {} ORDER BY {} LIMIT ? OFFSET ?", where, order),
+                  params, [&](sqlite3_stmt* st) {
+                    out.products.push_back(product_from_json(
+                        nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)))));
+                  });
+      }
+      if (count) {
+        std::size_t total = 0;
+        db->query(fmt::format("SELECT count(*) FROM products p WHERE {}", where), c.params,
+                  [&](sqlite3_stmt* st) { total = static_cast<std::size_t>(sqlite3_column_int64(st, 0)); });
+        out.total = total;
+      }
+    } catch (...) {
+      if (page && count) db->exec("ROLLBACK");
+      throw;
     }
+    if (page && count) db->exec("COMMIT");
     release(std::move(db));
     return out;
   }

@@ -1,18 +1,19 @@
 #include "ingest/ingest.hpp"
 
+#include <map>
+
+#include <nlohmann/json.hpp>
+
 #include "core/error.hpp"
 #include "core/geometry.hpp"
 #include "core/log.hpp"
+#include "ingest/support.hpp"
 
 namespace ds::ingest {
 namespace {
 
-std::string last_segment(const std::string& prefix_with_slash) {
-  std::string p = prefix_with_slash;
-  if (!p.empty() && p.back() == '/') p.pop_back();
-  const auto slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
+using detail::last_segment;
+using detail::read_text;
 
 // Total size of the objects under a product folder.
 std::uint64_t folder_size(const storage::ObjectStore& store, const std::string& bucket, const std::string& key) {
@@ -26,6 +27,33 @@ std::uint64_t folder_size(const storage::ObjectStore& store, const std::string& 
     req.continuation = page.next_continuation;
   }
   return total;
+}
+
+// Archives may carry `<product>.checksums.json` beside a product (dataspace synth writes one; an
+// operator's pipeline can too): {"files":[{"path","size","md5","sha3-256"}]}. Each listed file's
+// checksums go to the asset of that path. A malformed sidecar is ignored with a warning: it is
+// an optional extra, not the product.
+void add_sidecar_checksums(const storage::ObjectStore& store, const std::string& bucket, const std::string& key,
+                           catalog::Product& p) {
+  const std::string sidecar = key + ".checksums.json";
+  if (!store.head(bucket, sidecar)) return;
+  try {
+    const auto doc = nlohmann::json::parse(read_text(store, bucket, sidecar));
+    std::map<std::string, const nlohmann::json*> by_path;
+    for (const auto& f : doc.at("files")) by_path[f.at("path").template get<std::string>()] = &f;
+    for (auto& a : p.assets) {
+      const auto it = by_path.find(a.path);
+      if (it == by_path.end()) continue;
+      a.checksums.clear();
+      if (it->second->contains("md5"))
+        a.checksums.push_back({"MD5", it->second->at("md5").template get<std::string>()});
+      if (it->second->contains("sha3-256")) {
+        a.checksums.push_back({"SHA3-256", it->second->at("sha3-256").template get<std::string>()});
+      }
+    }
+  } catch (const std::exception& e) {
+    log::warn("ingest: {} ignored: {}", sidecar, e.what());
+  }
 }
 
 }  // namespace
@@ -57,6 +85,7 @@ IngestReport run_ingest(const storage::ObjectStore& store, catalog::CatalogStore
         }
       }
       catalog::Product p = reader.read(store, options.bucket, key);
+      add_sidecar_checksums(store, options.bucket, key, p);
       Geometry::from_wkt(p.footprint_wkt, "footprint");  // refuse it here rather than fail a batch
       if (auto existing = catalogue.get_by_name(p.name)) {
         p.publication = existing->publication;

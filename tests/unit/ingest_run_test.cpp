@@ -65,6 +65,19 @@ TEST_F(IngestRun, CataloguesEveryProductOnceAndIsIdempotent) {
     EXPECT_TRUE(p.attribute("cloudCover"));
     EXPECT_GT(p.content_length, 0u);
     EXPECT_NE(p.publication, catalog::Time{});
+    // Per-file checksums come from the archive's sidecar: MD5 and SHA3-256 of each data file.
+    const auto* b04 = [&]() -> const catalog::Asset* {
+      for (const auto& a : p.assets) {
+        if (a.key == "B04_10m" || a.key == "B04") return &a;
+      }
+      return nullptr;
+    }();
+    ASSERT_NE(b04, nullptr) << p.name;
+    ASSERT_EQ(b04->checksums.size(), 2u) << p.name;
+    EXPECT_EQ(b04->checksums[0].algorithm, "MD5");
+    EXPECT_EQ(b04->checksums[0].value.size(), 32u);
+    EXPECT_EQ(b04->checksums[1].algorithm, "SHA3-256");
+    EXPECT_EQ(b04->checksums[1].value.size(), 64u);
   }
 }
 
