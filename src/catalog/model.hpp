@@ -33,8 +33,10 @@ struct Checksum {
 };
 
 struct Asset {
-  std::string key;                 // STAC asset key: "B04_10m", "SCL_20m", "vv", "thumbnail", "product_metadata"
-  std::string path;                // path inside the product, '/' separated ("GRANULE/.../T32TPS_..._B04_10m.jp2")
+  std::string key;  // STAC asset key: "B04_10m", "SCL_20m", "vv", "thumbnail", "product_metadata"
+  // Path inside the product, '/' separated ("GRANULE/.../T32TPS_..._B04_10m.jp2"); a leading '/'
+  // names "/<bucket>/<key>" outside the product folder (quicklooks rendered at ingest).
+  std::string path;
   std::string media_type;          // "image/jp2", "image/tiff; application=geotiff; profile=cloud-optimized", ...
   std::vector<std::string> roles;  // "data", "metadata", "thumbnail", "overview", ...
   std::vector<std::string> bands;  // band names carried by the asset ("B04"; "VV")

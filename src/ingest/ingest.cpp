@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/geometry.hpp"
 #include "core/log.hpp"
+#include "ingest/quicklook.hpp"
 #include "ingest/support.hpp"
 
 namespace ds::ingest {
@@ -58,8 +59,7 @@ void add_sidecar_checksums(const storage::ObjectStore& store, const std::string&
 
 }  // namespace
 
-IngestReport run_ingest(const storage::ObjectStore& store, catalog::CatalogStore& catalogue,
-                        const IngestOptions& options) {
+IngestReport run_ingest(storage::ObjectStore& store, catalog::CatalogStore& catalogue, const IngestOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   const auto readers = builtin_readers();
   IngestReport report;
@@ -86,6 +86,12 @@ IngestReport run_ingest(const storage::ObjectStore& store, catalog::CatalogStore
       }
       catalog::Product p = reader.read(store, options.bucket, key);
       add_sidecar_checksums(store, options.bucket, key, p);
+      if (options.quicklooks && p.quicklook.empty()) {
+        if (auto ql = make_quicklook(store, options.bucket, p)) {
+          p.assets.push_back(std::move(*ql));
+          p.quicklook = "quicklook";
+        }
+      }
       Geometry::from_wkt(p.footprint_wkt, "footprint");  // refuse it here rather than fail a batch
       if (auto existing = catalogue.get_by_name(p.name)) {
         p.publication = existing->publication;

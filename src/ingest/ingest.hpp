@@ -20,6 +20,7 @@ struct IngestOptions {
   std::string bucket = "eodata";
   std::string prefix;           // only products under this key prefix
   std::size_t batch_size = 50;  // products per transaction
+  bool quicklooks = true;       // render a PNG quicklook for products that ship none (quicklook.hpp)
   // Publication time given to newly catalogued products (default: now).
   std::function<catalog::Time()> clock = [] { return std::chrono::system_clock::now(); };
 };
@@ -37,7 +38,7 @@ struct IngestReport {
   double seconds = 0;
 };
 
-IngestReport run_ingest(const storage::ObjectStore& store, catalog::CatalogStore& catalogue,
-                        const IngestOptions& options);
+// Writes only quicklooks into the store (bucket "quicklooks"); the archive is read, never changed.
+IngestReport run_ingest(storage::ObjectStore& store, catalog::CatalogStore& catalogue, const IngestOptions& options);
 
 }  // namespace ds::ingest

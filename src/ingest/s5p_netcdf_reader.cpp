@@ -2,12 +2,16 @@
 // through GDAL's multidimensional API: global attributes (time coverage, orbit, versions, bounds)
 // and the METADATA group (or, as GDAL exposes for some files, its flattened *_METADATA attributes).
 
+#include <algorithm>
+#include <cmath>
 #include <regex>
 
 #include <gdal_priv.h>
 
 #include <fmt/format.h>
 
+#include "core/error.hpp"
+#include "core/geometry.hpp"
 #include "ingest/readers.hpp"
 #include "ingest/support.hpp"
 
@@ -32,6 +36,46 @@ std::optional<double> attr_double(const std::shared_ptr<GDALGroup>& group, const
   auto attr = group->GetAttribute(name);
   if (!attr) return std::nullopt;
   return attr->ReadAsDouble();
+}
+
+// The perimeter of the (time, scanline, ground_pixel) latitude/longitude grids, at most ~200
+// points, as WKT; nullopt when the grids are missing or the outline is not a valid polygon.
+std::optional<std::string> swath_outline(const std::shared_ptr<GDALGroup>& root, const std::string& file) {
+  auto product = root->OpenGroup("PRODUCT");
+  if (!product) return std::nullopt;
+  auto lat = product->OpenMDArray("latitude");
+  auto lon = product->OpenMDArray("longitude");
+  if (!lat || !lon || lat->GetDimensionCount() != 3 || lon->GetDimensionCount() != 3) return std::nullopt;
+  const auto& dims = lat->GetDimensions();
+  const std::size_t rows = dims[1]->GetSize(), cols = dims[2]->GetSize();
+  if (rows < 2 || cols < 2 || rows * cols > 50'000'000 || lon->GetTotalElementsCount() != rows * cols) {
+    return std::nullopt;
+  }
+  std::vector<float> la(rows * cols), lo(rows * cols);
+  const GUInt64 start[3] = {0, 0, 0};
+  const size_t count[3] = {1, rows, cols};
+  const auto type = GDALExtendedDataType::Create(GDT_Float32);
+  if (!lat->Read(start, count, nullptr, nullptr, type, la.data()) ||
+      !lon->Read(start, count, nullptr, nullptr, type, lo.data())) {
+    return std::nullopt;
+  }
+  std::vector<std::pair<double, double>> ring;
+  const std::size_t step_r = std::max<std::size_t>(1, rows / 50), step_c = std::max<std::size_t>(1, cols / 50);
+  auto at = [&](std::size_t r, std::size_t c) { ring.emplace_back(lo[r * cols + c], la[r * cols + c]); };
+  for (std::size_t c = 0; c < cols - 1; c += step_c) at(0, c);
+  for (std::size_t r = 0; r < rows - 1; r += step_r) at(r, cols - 1);
+  for (std::size_t c = cols - 1; c > 0; c = c > step_c ? c - step_c : 0) at(rows - 1, c);
+  for (std::size_t r = rows - 1; r > 0; r = r > step_r ? r - step_r : 0) at(r, 0);
+  for (const auto& [x, y] : ring) {
+    if (!std::isfinite(x) || !std::isfinite(y) || std::abs(x) > 180 || std::abs(y) > 90) return std::nullopt;
+  }
+  try {
+    auto wkt = footprint_wkt(ring, file);
+    Geometry::from_wkt(wkt, "footprint");
+    return wkt;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
 }
 
 class S5pNetcdfReader final : public ProductReader {
@@ -76,13 +120,20 @@ class S5pNetcdfReader final : public ProductReader {
     p.sensing_end = require_time(*end, nc_key, "time_coverage_end");
     if (auto created = attr_string(root, "date_created")) p.origin = parse_time(*created);
 
-    auto w = attr_double(root, "geospatial_lon_min"), e = attr_double(root, "geospatial_lon_max");
-    auto s = attr_double(root, "geospatial_lat_min"), n = attr_double(root, "geospatial_lat_max");
-    if (!w || !e || !s || !n) fail(nc_key, "missing global attributes geospatial_lat/lon_min/max");
-    if (*w <= *e) {
-      p.footprint_wkt = footprint_wkt({{*w, *s}, {*e, *s}, {*e, *n}, {*w, *n}}, nc_key);
-    } else {  // bounds written across the antimeridian
-      p.footprint_wkt = footprint_wkt({{*w, *s}, {*e + 360.0, *s}, {*e + 360.0, *n}, {*w, *n}}, nc_key);
+    // The footprint is the outline of the swath's geolocation grid (/PRODUCT/latitude and
+    // longitude); the geospatial_* bounds are the fallback when the grid is absent or its outline is
+    // not a valid polygon (a real orbit wrapping over a pole).
+    if (auto outline = swath_outline(root, nc_key)) {
+      p.footprint_wkt = *outline;
+    } else {
+      auto w = attr_double(root, "geospatial_lon_min"), e = attr_double(root, "geospatial_lon_max");
+      auto s = attr_double(root, "geospatial_lat_min"), n = attr_double(root, "geospatial_lat_max");
+      if (!w || !e || !s || !n) fail(nc_key, "missing /PRODUCT/latitude+longitude and geospatial_lat/lon_min/max");
+      if (*w <= *e) {
+        p.footprint_wkt = footprint_wkt({{*w, *s}, {*e, *s}, {*e, *n}, {*w, *n}}, nc_key);
+      } else {  // bounds written across the antimeridian
+        p.footprint_wkt = footprint_wkt({{*w, *s}, {*e + 360.0, *s}, {*e + 360.0, *n}, {*w, *n}}, nc_key);
+      }
     }
 
     Attributes a;

@@ -430,6 +430,11 @@ TEST(IngestReaders, SynthProducts_AllRead_WithSaneFootprintsAndExistingAssets) {
       for (const auto& a : p.assets) oa01 = oa01 || a.key == "Oa01_radiance";
       EXPECT_TRUE(oa01);
     }
+    if (p.collection == "SENTINEL-5P") {
+      // The outline of the swath grid, not the 4-corner bounding box.
+      EXPECT_EQ(p.footprint_wkt.rfind("POLYGON((", 0), 0u) << p.footprint_wkt;
+      EXPECT_GT(std::count(p.footprint_wkt.begin(), p.footprint_wkt.end(), ','), 20) << p.footprint_wkt;
+    }
     if (p.collection != "COP-DEM") {
       EXPECT_TRUE(footprint_contains(p, 11.35, 46.49) || p.collection == "SENTINEL-1") << p.name << p.footprint_wkt;
     }

@@ -65,6 +65,8 @@ TEST_F(IngestRun, CataloguesEveryProductOnceAndIsIdempotent) {
     EXPECT_TRUE(p.attribute("cloudCover"));
     EXPECT_GT(p.content_length, 0u);
     EXPECT_NE(p.publication, catalog::Time{});
+    // Every product has a quicklook: a browse image it ships, or a PNG rendered at ingest.
+    ASSERT_FALSE(p.quicklook.empty()) << p.name;
     // Per-file checksums come from the archive's sidecar: MD5 and SHA3-256 of each data file.
     const auto* b04 = [&]() -> const catalog::Asset* {
       for (const auto& a : p.assets) {
@@ -79,6 +81,34 @@ TEST_F(IngestRun, CataloguesEveryProductOnceAndIsIdempotent) {
     EXPECT_EQ(b04->checksums[1].algorithm, "SHA3-256");
     EXPECT_EQ(b04->checksums[1].value.size(), 64u);
   }
+}
+
+TEST_F(IngestRun, RendersAQuicklookPngForProductsWithoutOne) {
+  ingest::run_ingest(*objects_, *catalogue_, {});
+  catalog::Query q;
+  q.limit = 100;
+  std::size_t rendered = 0;
+  for (const auto& p : catalogue_->search(q).products) {
+    SCOPED_TRACE(p.name);
+    if (p.collection == "SENTINEL-5P" && p.product_type != "L2__NO2___") continue;
+    ASSERT_FALSE(p.quicklook.empty());
+    const catalog::Asset* ql = nullptr;
+    for (const auto& a : p.assets) {
+      if (a.key == p.quicklook) ql = &a;
+    }
+    ASSERT_NE(ql, nullptr);
+    if (ql->path.rfind("/quicklooks/", 0) != 0) continue;  // shipped with the product
+    ++rendered;
+    EXPECT_EQ(ql->media_type, "image/png");
+    const auto info = objects_->head("quicklooks", ql->path.substr(std::string("/quicklooks/").size()));
+    ASSERT_TRUE(info.has_value());
+    EXPECT_EQ(info->size, ql->size);
+    auto r = objects_->get("quicklooks", ql->path.substr(std::string("/quicklooks/").size()));
+    char sig[8] = {};
+    ASSERT_EQ(r->read(sig, 8), 8u);
+    EXPECT_EQ(std::string(sig + 1, 3), "PNG");
+  }
+  EXPECT_GE(rendered, 5u);  // S2 L2A, S3, S5P, DEM at least
 }
 
 TEST_F(IngestRun, ACorruptProductIsSkippedAndReportedWhileTheRestGoesIn) {
