@@ -66,6 +66,19 @@ std::vector<Channel> recipe(const storage::ObjectStore& store, const std::string
     if (const auto* a = asset(p, {"netcdf"}); a && p.product_type == "L2__NO2___") {
       out.push_back({"NETCDF:\"" + path(a) + "\":/PRODUCT/nitrogendioxide_tropospheric_column", {}, {}});
     }
+  } else if (p.collection == "GLOBAL-MOSAICS") {
+    for (const char* k : {"B04", "B03", "B02"}) {
+      const auto* a = asset(p, {k});
+      if (!a) return {};
+      out.push_back({path(a), {}, {}});
+    }
+  } else if (p.collection == "COG") {
+    for (const auto& a : p.assets) {
+      if (a.media_type.find("geotiff") != std::string::npos) {
+        out.push_back({path(&a), {}, {}});
+        break;
+      }
+    }
   } else if (p.collection == "COP-DEM") {
     if (const auto* a = asset(p, {"dem"})) out.push_back({path(a), {}, {}});
   }

@@ -13,6 +13,7 @@ std::vector<std::unique_ptr<ProductReader>> builtin_readers() {
   readers.push_back(make_s3_sen3_reader());
   readers.push_back(make_s5p_netcdf_reader());
   readers.push_back(make_dem_cog_reader());
+  readers.push_back(make_plain_cog_reader());
   return readers;
 }
 

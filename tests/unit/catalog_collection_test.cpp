@@ -11,7 +11,7 @@ namespace {
 
 TEST(Collections, EveryBuiltInDefinitionLoads) {
   const auto r = CollectionRegistry::load();
-  ASSERT_GE(r.all().size(), 8u);
+  ASSERT_GE(r.all().size(), 10u);
   for (const auto& c : r.all()) {
     EXPECT_FALSE(c.title.empty()) << c.id;
     EXPECT_FALSE(c.mission.empty()) << c.id;
@@ -19,16 +19,23 @@ TEST(Collections, EveryBuiltInDefinitionLoads) {
     EXPECT_TRUE(c.start.has_value()) << c.id;
     EXPECT_FALSE(c.queryables.empty()) << c.id;
   }
-  EXPECT_EQ(r.missions(),
-            (std::vector<std::string>{"COP-DEM", "SENTINEL-1", "SENTINEL-2", "SENTINEL-3", "SENTINEL-5P"}));
+  EXPECT_EQ(r.missions(), (std::vector<std::string>{"COG", "COP-DEM", "GLOBAL-MOSAICS", "SENTINEL-1", "SENTINEL-2",
+                                                    "SENTINEL-3", "SENTINEL-5P"}));
 }
 
 TEST(Collections, ProductTypesOfTheArchiveMapToOneCollection) {
   const auto r = CollectionRegistry::load();
-  const std::map<std::string, std::string> expected = {
-      {"S2MSI1C", "sentinel-2-l1c"},    {"S2MSI2A", "sentinel-2-l2a"},    {"IW_GRDH_1S-COG", "sentinel-1-grd"},
-      {"IW_GRDH_1S", "sentinel-1-grd"}, {"IW_SLC__1S", "sentinel-1-slc"}, {"OL_1_EFR___", "sentinel-3-olci-1-efr"},
-      {"L2__NO2___", "sentinel-5p-l2"}, {"DGE_30-COG", "cop-dem-glo-30"}, {"DGE_90-COG", "cop-dem-glo-90"}};
+  const std::map<std::string, std::string> expected = {{"S2MSI1C", "sentinel-2-l1c"},
+                                                       {"S2MSI2A", "sentinel-2-l2a"},
+                                                       {"IW_GRDH_1S-COG", "sentinel-1-grd"},
+                                                       {"IW_GRDH_1S", "sentinel-1-grd"},
+                                                       {"IW_SLC__1S", "sentinel-1-slc"},
+                                                       {"OL_1_EFR___", "sentinel-3-olci-1-efr"},
+                                                       {"L2__NO2___", "sentinel-5p-l2"},
+                                                       {"DGE_30-COG", "cop-dem-glo-30"},
+                                                       {"DGE_90-COG", "cop-dem-glo-90"},
+                                                       {"S2MSI_L3__MCQ", "sentinel-2-global-mosaics"},
+                                                       {"COG", "cog"}};
   for (const auto& [type, id] : expected) {
     const auto* c = r.for_product_type(type);
     ASSERT_NE(c, nullptr) << type;

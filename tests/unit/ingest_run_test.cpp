@@ -5,9 +5,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include <gdal_priv.h>
 #include <gtest/gtest.h>
+#include <ogr_spatialref.h>
 
 #include "catalog/store.hpp"
+#include "core/time.hpp"
 #include "ingest/ingest.hpp"
 #include "synth/generator.hpp"
 
@@ -48,7 +51,7 @@ class IngestRun : public ::testing::Test {
 TEST_F(IngestRun, CataloguesEveryProductOnceAndIsIdempotent) {
   const auto first = ingest::run_ingest(*objects_, *catalogue_, {});
   EXPECT_TRUE(first.failures.empty()) << first.failures.front().key << ": " << first.failures.front().reason;
-  EXPECT_EQ(first.found, 9u);  // S2 L2A + L1C + L2A-COG, S1, S3, 2 × S5P, 2 DEM tiles
+  EXPECT_EQ(first.found, 10u);  // S2 L2A + L1C + L2A-COG + cloudless mosaic, S1, S3, 2 × S5P, 2 DEM tiles
   EXPECT_EQ(first.ingested, first.found);
   const auto again = ingest::run_ingest(*objects_, *catalogue_, {});
   EXPECT_EQ(again.ingested, 0u);
@@ -134,4 +137,41 @@ TEST_F(IngestRun, APrefixLimitsTheScan) {
   const auto report = ingest::run_ingest(*objects_, *catalogue_, o);
   EXPECT_EQ(report.found, 1u);
   EXPECT_EQ(report.ingested, 1u);
+}
+
+TEST_F(IngestRun, APlainCogFolderIsCataloguedWithItsDateAndFootprint) {
+  // An operator's own raster: a folder <name>.cog with a GeoTIFF in UTM, dated by its name.
+  const std::string key = "userdata/field_survey_20220617.cog";
+  {
+    GDALAllRegister();
+    const std::string path = objects_->vsi_path("eodata", key + "/field_survey_20220617_ndvi.tif");
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    GDALDriver* gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
+    GDALDataset* ds = gtiff->Create(path.c_str(), 100, 100, 1, GDT_Float32, nullptr);
+    double gt[6] = {680000, 10, 0, 5160000, 0, -10};  // UTM 32N, near Bolzano
+    ds->SetGeoTransform(gt);
+    OGRSpatialReference srs;
+    srs.importFromEPSG(32632);
+    ds->SetSpatialRef(&srs);
+    GDALClose(GDALDataset::ToHandle(ds));
+  }
+  ingest::IngestOptions o;
+  o.prefix = "userdata/";
+  const auto report = ingest::run_ingest(*objects_, *catalogue_, o);
+  ASSERT_TRUE(report.failures.empty()) << report.failures.front().reason;
+  EXPECT_EQ(report.ingested, 1u);
+  const auto p = catalogue_->get_by_name("field_survey_20220617.cog");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->collection, "COG");
+  EXPECT_EQ(ds::format_iso8601(p->sensing_start), "2022-06-17T00:00:00.000Z");
+  ASSERT_EQ(p->assets.size(), 2u);  // the raster and its rendered quicklook
+  EXPECT_EQ(p->assets[0].key, "ndvi");
+  EXPECT_EQ(*p->assets[0].gsd, 10.0);
+  catalog::Query q;
+  q.where = catalog::spatial(catalog::SpatialOp::intersects, "POINT(11.3552 46.5648)");
+  q.limit = 100;
+  bool found = false;
+  for (const auto& r : catalogue_->search(q).products) found = found || r.name == p->name;
+  EXPECT_TRUE(found) << p->footprint_wkt;
+  std::filesystem::remove_all(std::filesystem::path(objects_->vsi_path("eodata", key)));
 }
