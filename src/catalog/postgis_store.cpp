@@ -263,6 +263,24 @@ struct Compiler {
     return fmt::format("EXISTS (SELECT 1 FROM attributes a WHERE a.rid = p.rid AND a.name = {} AND {} {} {})", name,
                        value_column, sql_operator(n.op), value);
   }
+  std::string node(const AttributeExists& n) {
+    return fmt::format("EXISTS (SELECT 1 FROM attributes a WHERE a.rid = p.rid AND a.name = {})", bind(n.name, "text"));
+  }
+  // ORDER BY terms for the sort keys (attribute keys put products without the attribute last).
+  std::string order_by(const std::vector<SortKey>& sort) {
+    std::string order;
+    for (const auto& k : sort) {
+      const char* dir = k.descending ? "DESC" : "ASC";
+      if (k.attribute.empty()) {
+        order += fmt::format("{} {}, ", sql_column(k.field), dir);
+        continue;
+      }
+      order +=
+          fmt::format("(SELECT a.{} FROM attributes a WHERE a.rid = p.rid AND a.name = {} LIMIT 1) {} NULLS LAST, ",
+                      sql_attribute_column(k.attribute_type), bind(k.attribute, "text"), dir);
+    }
+    return order + "p.id ASC";
+  }
   std::string node(const Spatial& n) {
     // Validated by GEOS exactly as the SQLite store does, so errors are identical; PostGIS gets the
     // validated geometry as WKB. The predicates use the GiST index, then refine exactly.
@@ -368,9 +386,10 @@ class PostgisStore final : public CatalogStore {
     if (q.limit > 10'000) throw Error(ErrorCode::invalid_parameter, "limit must be at most 10000", "limit");
     Compiler compiler;
     const std::string where = compiler.compile(q.where);
-    std::string order;
-    for (const auto& k : q.sort) order += fmt::format("{} {}, ", sql_column(k.field), k.descending ? "DESC" : "ASC");
-    order += "p.id ASC";
+    const auto where_params = compiler.params;
+    std::string page_where = where;
+    if (q.after) page_where = "(" + where + ") AND " + compiler.compile(keyset_predicate(q.sort, *q.after));
+    const std::string order = compiler.order_by(q.sort);
     auto params = compiler.params;
     const std::size_t n = params.size();
     params.emplace_back(num(static_cast<std::int64_t>(q.limit)));
@@ -381,13 +400,27 @@ class PostgisStore final : public CatalogStore {
     auto run_page = [&] {
       const auto rows = c->exec(fmt::format("SELECT p.doc FROM products p WHERE {} ORDER BY {} LIMIT ${}::bigint "
                                             "OFFSET ${}::bigint",
-                                            where, order, n + 1, n + 2),
+                                            page_where, order, n + 1, n + 2),
                                 params);
       for (int i = 0; i < PQntuples(rows.get()); ++i)
         out.products.push_back(product_from_json(nlohmann::json::parse(PQgetvalue(rows.get(), i, 0))));
     };
     auto run_count = [&] {
-      const auto total = c->exec(fmt::format("SELECT count(*) FROM products p WHERE {}", where), compiler.params);
+      if (q.count_limit > 0) {
+        auto bounded = where_params;
+        bounded.emplace_back(num(static_cast<std::int64_t>(q.count_limit) + 1));
+        const auto total =
+            c->exec(fmt::format("SELECT count(*) FROM (SELECT 1 FROM products p WHERE {} LIMIT ${}::bigint) b", where,
+                                bounded.size()),
+                    bounded);
+        out.total = static_cast<std::size_t>(std::stoull(PQgetvalue(total.get(), 0, 0)));
+        if (*out.total > q.count_limit) {
+          out.total = q.count_limit;
+          out.total_exact = false;
+        }
+        return;
+      }
+      const auto total = c->exec(fmt::format("SELECT count(*) FROM products p WHERE {}", where), where_params);
       out.total = static_cast<std::size_t>(std::stoull(PQgetvalue(total.get(), 0, 0)));
     };
     if (page && count) {

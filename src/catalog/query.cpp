@@ -1,5 +1,7 @@
 #include "catalog/query.hpp"
 
+#include "core/error.hpp"
+
 namespace ds::catalog {
 
 const char* field_name(Field f) {
@@ -36,9 +38,69 @@ ExprPtr match(Field f, TextMatch m, std::string text) { return make(FieldMatch{f
 ExprPtr attribute(std::string name, CompareOp op, AttributeValue v) {
   return make(AttributeCompare{std::move(name), op, std::move(v)});
 }
+ExprPtr has_attribute(std::string name) { return make(AttributeExists{std::move(name)}); }
 ExprPtr spatial(SpatialOp op, std::string wkt) { return make(Spatial{op, std::move(wkt)}); }
 ExprPtr all_of(std::vector<ExprPtr> items) { return make(And{std::move(items)}); }
 ExprPtr any_of(std::vector<ExprPtr> items) { return make(Or{std::move(items)}); }
 ExprPtr negate(ExprPtr item) { return make(Not{std::move(item)}); }
+
+namespace {
+AttributeValue field_value(const Product& p, Field f) {
+  switch (f) {
+    case Field::id:
+      return p.id;
+    case Field::name:
+      return p.name;
+    case Field::collection:
+      return p.collection;
+    case Field::product_type:
+      return p.product_type;
+    case Field::sensing_start:
+      return p.sensing_start;
+    case Field::sensing_end:
+      return p.sensing_end;
+    case Field::publication:
+      return p.publication;
+    case Field::modification:
+      return p.modification;
+    case Field::online:
+      return p.online;
+  }
+  return p.id;
+}
+}  // namespace
+
+Cursor cursor_after(const Product& last, const std::vector<SortKey>& sort) {
+  Cursor c;
+  for (const auto& k : sort) {
+    if (!k.attribute.empty()) {
+      throw Error(ErrorCode::invalid_parameter, "keyset paging is not available when sorting by an attribute", "sort");
+    }
+    c.values.push_back(field_value(last, k.field));
+  }
+  c.id = last.id;
+  return c;
+}
+
+ExprPtr keyset_predicate(const std::vector<SortKey>& sort, const Cursor& cursor) {
+  if (cursor.values.size() != sort.size()) {
+    throw Error(ErrorCode::invalid_parameter, "the paging token does not match the sort order", "token");
+  }
+  // (k1 after v1) or (k1 = v1 and k2 after v2) or ... or (all equal and id > last id).
+  std::vector<ExprPtr> alternatives;
+  std::vector<ExprPtr> equal_so_far;
+  for (std::size_t i = 0; i < sort.size(); ++i) {
+    if (!sort[i].attribute.empty()) {
+      throw Error(ErrorCode::invalid_parameter, "keyset paging is not available when sorting by an attribute", "sort");
+    }
+    auto step = equal_so_far;
+    step.push_back(compare(sort[i].field, sort[i].descending ? CompareOp::lt : CompareOp::gt, cursor.values[i]));
+    alternatives.push_back(all_of(std::move(step)));
+    equal_so_far.push_back(compare(sort[i].field, CompareOp::eq, cursor.values[i]));
+  }
+  equal_so_far.push_back(compare(Field::id, CompareOp::gt, cursor.id));
+  alternatives.push_back(all_of(std::move(equal_so_far)));
+  return any_of(std::move(alternatives));
+}
 
 }  // namespace ds::catalog

@@ -47,6 +47,10 @@ struct AttributeCompare {
   CompareOp op;
   AttributeValue value;
 };
+// The product has the attribute (whatever its value): CQL2 "is not null"; negate for "is null".
+struct AttributeExists {
+  std::string name;
+};
 struct Spatial {
   SpatialOp op;
   std::string wkt;  // WGS84 lon/lat geometry: POINT, POLYGON, MULTIPOLYGON, ...
@@ -62,7 +66,7 @@ struct Not {
 };
 
 struct Expr {
-  std::variant<FieldCompare, FieldIn, FieldMatch, AttributeCompare, Spatial, And, Or, Not> node;
+  std::variant<FieldCompare, FieldIn, FieldMatch, AttributeCompare, AttributeExists, Spatial, And, Or, Not> node;
 };
 
 // Builders, for the protocol compilers and the tests.
@@ -70,14 +74,25 @@ ExprPtr compare(Field f, CompareOp op, AttributeValue v);
 ExprPtr in(Field f, std::vector<AttributeValue> values);
 ExprPtr match(Field f, TextMatch m, std::string text);
 ExprPtr attribute(std::string name, CompareOp op, AttributeValue v);
+ExprPtr has_attribute(std::string name);
 ExprPtr spatial(SpatialOp op, std::string wkt);
 ExprPtr all_of(std::vector<ExprPtr> items);
 ExprPtr any_of(std::vector<ExprPtr> items);
 ExprPtr negate(ExprPtr item);
 
+// A sort key: a field, or (when `attribute` is set) a typed attribute, products without it last.
 struct SortKey {
   Field field = Field::sensing_start;
   bool descending = false;
+  std::string attribute;  // e.g. "cloudCover"; empty = sort by `field`
+  AttributeType attribute_type = AttributeType::double_;
+};
+
+// Keyset position: the sort-key values and the id of the last product of the previous page.
+// Only for field sort keys (attribute keys page by offset).
+struct Cursor {
+  std::vector<AttributeValue> values;  // one per sort key, typed as the field compares
+  std::string id;
 };
 
 enum class CountMode { none, exact };
@@ -87,12 +102,22 @@ struct Query {
   std::vector<SortKey> sort;  // ties are always broken by id ascending, so paging is stable
   std::size_t limit = 20;     // 0..10000
   std::size_t offset = 0;
+  std::optional<Cursor> after;  // page after this position (keyset), instead of/in addition to offset
   CountMode count = CountMode::none;
+  // Counting stops after this many matches (0 = never): the total is then a lower bound.
+  std::size_t count_limit = 0;
 };
 
 struct SearchResult {
   std::vector<Product> products;
   std::optional<std::size_t> total;  // with CountMode::exact
+  bool total_exact = true;           // false when count_limit cut the count short (total is a lower bound)
 };
+
+// The cursor that continues after `last` under `sort`. Throws ds::Error(invalid_parameter) when a
+// sort key is an attribute.
+Cursor cursor_after(const Product& last, const std::vector<SortKey>& sort);
+// The predicate "comes after `cursor` under `sort` (then id ascending)", for the stores.
+ExprPtr keyset_predicate(const std::vector<SortKey>& sort, const Cursor& cursor);
 
 }  // namespace ds::catalog

@@ -44,4 +44,19 @@ const char* sql_operator(CompareOp op) {
   return "=";
 }
 
+const char* sql_attribute_column(AttributeType t) {
+  switch (t) {
+    case AttributeType::string:
+      return "v_text";
+    case AttributeType::integer:
+    case AttributeType::double_:
+      return "v_num";
+    case AttributeType::datetime:
+      return "v_time";
+    case AttributeType::boolean:
+      return "v_bool";
+  }
+  return "v_num";
+}
+
 }  // namespace ds::catalog

@@ -7,6 +7,8 @@ namespace ds::catalog {
 
 // Column of `products p` holding a field, e.g. "p.sensing_start".
 const char* sql_column(Field f);
+// Column of `attributes a` holding values of a type: "v_text", "v_num", "v_time", "v_bool".
+const char* sql_attribute_column(AttributeType t);
 // "=", "<>", "<", "<=", ">", ">=".
 const char* sql_operator(CompareOp op);
 

@@ -241,6 +241,25 @@ struct Compiler {
     return fmt::format("EXISTS (SELECT 1 FROM attributes a WHERE a.rid = p.rid AND a.name = ? AND {} {} ?)",
                        value_column, sql_operator(n.op));
   }
+  std::string node(const AttributeExists& n) {
+    params.emplace_back(n.name);
+    return "EXISTS (SELECT 1 FROM attributes a WHERE a.rid = p.rid AND a.name = ?)";
+  }
+  // ORDER BY terms for the sort keys (attribute keys put products without the attribute last).
+  std::string order_by(const std::vector<SortKey>& sort) {
+    std::string order;
+    for (const auto& k : sort) {
+      const char* dir = k.descending ? "DESC" : "ASC";
+      if (k.attribute.empty()) {
+        order += fmt::format("{} {}, ", sql_column(k.field), dir);
+        continue;
+      }
+      params.emplace_back(k.attribute);
+      order += fmt::format("(SELECT a.{} FROM attributes a WHERE a.rid = p.rid AND a.name = ? LIMIT 1) {} NULLS LAST, ",
+                           sql_attribute_column(k.attribute_type), dir);
+    }
+    return order + "p.id ASC";
+  }
   std::string node(const Spatial& n) {
     const Geometry g = Geometry::from_wkt(n.wkt);
     const auto e = g.envelope();
@@ -367,9 +386,11 @@ class SqliteStore final : public CatalogStore {
     if (q.limit > 10'000) throw Error(ErrorCode::invalid_parameter, "limit must be at most 10000", "limit");
     Compiler c;
     const std::string where = c.compile(q.where);
-    std::string order;
-    for (const auto& k : q.sort) order += fmt::format("{} {}, ", sql_column(k.field), k.descending ? "DESC" : "ASC");
-    order += "p.id ASC";
+    const auto where_params = c.params;
+    // The page: the filter, then the keyset position, then the order (parameters in that order).
+    std::string page_where = where;
+    if (q.after) page_where = "(" + where + ") AND " + c.compile(keyset_predicate(q.sort, *q.after));
+    const std::string order = c.order_by(q.sort);
     auto params = c.params;
     params.emplace_back(static_cast<std::int64_t>(q.limit));
     params.emplace_back(static_cast<std::int64_t>(q.offset));
@@ -380,7 +401,7 @@ class SqliteStore final : public CatalogStore {
     if (page && count) db->exec("BEGIN");
     try {
       if (page) {
-        db->query(fmt::format("SELECT p.doc FROM products p WHERE {} ORDER BY {} LIMIT ? OFFSET ?", where, order),
+        db->query(fmt::format("SELECT p.doc FROM products p WHERE {} ORDER BY {} LIMIT ? OFFSET ?", page_where, order),
                   params, [&](sqlite3_stmt* st) {
                     out.products.push_back(product_from_json(
                         nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)))));
@@ -388,8 +409,19 @@ class SqliteStore final : public CatalogStore {
       }
       if (count) {
         std::size_t total = 0;
-        db->query(fmt::format("SELECT count(*) FROM products p WHERE {}", where), c.params,
-                  [&](sqlite3_stmt* st) { total = static_cast<std::size_t>(sqlite3_column_int64(st, 0)); });
+        if (q.count_limit > 0) {
+          auto bounded = where_params;
+          bounded.emplace_back(static_cast<std::int64_t>(q.count_limit) + 1);
+          db->query(fmt::format("SELECT count(*) FROM (SELECT 1 FROM products p WHERE {} LIMIT ?)", where), bounded,
+                    [&](sqlite3_stmt* st) { total = static_cast<std::size_t>(sqlite3_column_int64(st, 0)); });
+          if (total > q.count_limit) {
+            total = q.count_limit;
+            out.total_exact = false;
+          }
+        } else {
+          db->query(fmt::format("SELECT count(*) FROM products p WHERE {}", where), where_params,
+                    [&](sqlite3_stmt* st) { total = static_cast<std::size_t>(sqlite3_column_int64(st, 0)); });
+        }
         out.total = total;
       }
     } catch (...) {

@@ -7,6 +7,8 @@
 
 #include "core/error.hpp"
 
+#include <fmt/format.h>
+
 namespace ds {
 namespace {
 
@@ -61,6 +63,10 @@ Geometry Geometry::from_wkt(std::string_view wkt, const std::string& parameter) 
     throw Error(ErrorCode::invalid_parameter,
                 "invalid geometry: " + (t_geos_message.empty() ? "cannot parse WKT" : t_geos_message), parameter);
   }
+  return validated(g, parameter);
+}
+
+Geometry Geometry::validated(GEOSGeometry* g, const std::string& parameter) {
   auto impl = std::make_unique<Impl>(g);
   if (GEOSisEmpty_r(ctx(), g) == 1) throw Error(ErrorCode::invalid_parameter, "invalid geometry: empty", parameter);
   if (GEOSisValid_r(ctx(), g) != 1) {
@@ -70,6 +76,48 @@ Geometry Geometry::from_wkt(std::string_view wkt, const std::string& parameter) 
     throw Error(ErrorCode::invalid_parameter, "invalid geometry: " + why, parameter);
   }
   return Geometry(std::move(impl));
+}
+
+Geometry Geometry::from_geojson(std::string_view geojson, const std::string& parameter) {
+  t_geos_message.clear();
+  GEOSGeoJSONReader* reader = GEOSGeoJSONReader_create_r(ctx());
+  GEOSGeometry* g = GEOSGeoJSONReader_readGeometry_r(ctx(), reader, std::string(geojson).c_str());
+  GEOSGeoJSONReader_destroy_r(ctx(), reader);
+  if (!g) {
+    throw Error(ErrorCode::invalid_parameter,
+                "invalid geometry: " + (t_geos_message.empty() ? "cannot parse GeoJSON" : t_geos_message), parameter);
+  }
+  return validated(g, parameter);
+}
+
+Geometry Geometry::from_bbox(double w, double s, double e, double n, const std::string& parameter) {
+  auto lon = [](double v) { return v >= -180.0 && v <= 180.0; };
+  auto lat = [](double v) { return v >= -90.0 && v <= 90.0; };
+  if (!lon(w) || !lon(e) || !lat(s) || !lat(n)) {
+    throw Error(ErrorCode::invalid_parameter,
+                "bbox values must be longitudes in [-180, 180] and latitudes in [-90, 90]", parameter);
+  }
+  if (s > n) throw Error(ErrorCode::invalid_parameter, "bbox south must not be greater than north", parameter);
+  auto box = [](double x0, double y0, double x1, double y1) {
+    return fmt::format("(({0} {1},{2} {1},{2} {3},{0} {3},{0} {1}))", x0, y0, x1, y1);
+  };
+  // Degenerate boxes (a point or a line) are made a hair wide so that they remain polygons.
+  const double eps = 1e-9;
+  if (n - s < eps) n = s + eps;
+  if (w <= e) {
+    if (e - w < eps) e = w + eps;
+    return from_wkt("POLYGON" + box(w, s, e, n), parameter);
+  }
+  return from_wkt("MULTIPOLYGON(" + box(w, s, 180, n) + "," + box(-180, s, e, n) + ")", parameter);
+}
+
+std::string Geometry::to_geojson() const {
+  GEOSGeoJSONWriter* writer = GEOSGeoJSONWriter_create_r(ctx());
+  char* text = GEOSGeoJSONWriter_writeGeometry_r(ctx(), writer, impl_->geom, -1);
+  GEOSGeoJSONWriter_destroy_r(ctx(), writer);
+  std::string out = text ? text : "null";
+  GEOSFree_r(ctx(), text);
+  return out;
 }
 
 Geometry Geometry::from_wkb(std::string_view wkb) {
