@@ -13,6 +13,12 @@
 #include "core/config.hpp"
 #include "storage/object_store.hpp"
 
+namespace ds::auth {
+class AuthService;
+class PolicyTable;
+class QuotaService;
+}  // namespace ds::auth
+
 namespace ds::api {
 
 // A named dependency check for /health/ready: returns an explanation when not ready.
@@ -30,6 +36,11 @@ struct Services {
   catalog::CatalogStore* catalog = nullptr;
   storage::ObjectStore* objects = nullptr;
   const catalog::CollectionRegistry* collections = nullptr;
+  // Identity (src/auth): token verification, users' clients and S3 keys; the route policy families
+  // declare their routes' needs in (auth/policy.hpp); quotas (auth/quota.hpp). Null when unused.
+  ds::auth::AuthService* auth = nullptr;
+  ds::auth::PolicyTable* policy = nullptr;
+  ds::auth::QuotaService* quotas = nullptr;
 };
 
 }  // namespace ds::api

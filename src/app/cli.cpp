@@ -13,6 +13,9 @@
 #include <CLI/CLI.hpp>
 #include <boost/version.hpp>
 
+#include "api/auth/middleware.hpp"
+#include "api/auth/routes.hpp"
+#include "app/identity.hpp"
 #include "app/routes.hpp"
 #include "catalog/collection.hpp"
 #include "catalog/store.hpp"
@@ -110,6 +113,12 @@ int serve(const Config& config, bool demo, const ExtraRoutes& extra_routes) {
                                   cat->ping();
                                   return std::nullopt;
                                 }});
+  // Identity: users in the catalogue's database, signing keys under <data>/keys, quotas, policy.
+  const auto identity = open_identity(config, true);
+  services.auth = identity->service.get();
+  services.quotas = identity->quotas.get();
+  services.policy = &identity->policy;
+  api::auth::install_default_policy(identity->policy);
   register_all_routes(router, services);
   if (extra_routes) extra_routes(router, config);
 
@@ -117,6 +126,7 @@ int serve(const Config& config, bool demo, const ExtraRoutes& extra_routes) {
   options.cors_origins = config.cors_origins;
   options.public_url = config.public_url;
   http::Pipeline pipeline(router, options);
+  pipeline.use(api::auth::make_auth_middleware(*identity->service, identity->policy, *identity->quotas));
   http::Server server(config, pipeline, metrics);
   const auto port = server.listen();
   const auto host = split_listen(config.listen).first;
@@ -283,6 +293,9 @@ int run_cli(int argc, char** argv, const ExtraRoutes& extra_routes) {
   auto* synth_cmd = app.add_subcommand("synth", "Generate realistic synthetic Sentinel products into the object store");
   synth_flags.add_to(*synth_cmd);
 
+  UserCommands user_commands;
+  user_commands.add_to(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -292,6 +305,7 @@ int run_cli(int argc, char** argv, const ExtraRoutes& extra_routes) {
   try {
     if (*serve_cmd) return serve(serve_flags.load(), false, extra_routes);
     if (*synth_cmd) return synth_command(synth_flags.options());
+    if (auto rc = user_commands.run()) return *rc;
     if (*ingest_cmd) {
       return ingest_command(ingest_flags.load(), ingest_flags.bucket, ingest_flags.prefix, ingest_flags.watch,
                             ingest_flags.interval);

@@ -108,6 +108,58 @@ const std::vector<SettingDef>& definitions() {
         "Directory of extra collection definitions (*.json, the format of collections/ in the source tree); "
         "a definition with a built-in id replaces it. Empty: the built-in collections only."},
        [](Config& c, const ConfigValue& v) { c.collections_dir = v.value; }},
+      {{"auth.realm", "string", "\"CDSE\"",
+        "Keycloak realm name in the token service paths (/auth/realms/<realm>/protocol/openid-connect/token)."},
+       [](Config& c, const ConfigValue& v) {
+         if (v.value.empty() || v.value.find_first_of("/?#% ") != std::string::npos)
+           bad_value("auth.realm", v, "a non-empty name without '/', '?', '#', '%' or spaces");
+         c.auth.realm = v.value;
+       }},
+      {{"auth.access_token_lifetime", "duration", "\"600s\"", "Lifetime of access tokens (JWT, ES256)."},
+       [](Config& c, const ConfigValue& v) {
+         c.auth.access_token_lifetime = as_duration("auth.access_token_lifetime", v);
+       }},
+      {{"auth.refresh_token_lifetime", "duration", "\"3600s\"",
+        "Lifetime of a login session: its refresh token is usable until then."},
+       [](Config& c, const ConfigValue& v) {
+         c.auth.refresh_token_lifetime = as_duration("auth.refresh_token_lifetime", v);
+       }},
+      {{"auth.key_rotation", "duration", "\"720h\"",
+        "Age at which the token signing key is replaced (old keys verify until their tokens expire); 0 = never."},
+       [](Config& c, const ConfigValue& v) {
+         if (v.value == "0") {
+           c.auth.key_rotation = std::chrono::milliseconds(0);
+           return;
+         }
+         c.auth.key_rotation = as_duration("auth.key_rotation", v);
+       }},
+      {{"auth.registration", "string", "\"open\"", "Self-registration through POST /auth/register: open or closed."},
+       [](Config& c, const ConfigValue& v) {
+         if (v.value != "open" && v.value != "closed") bad_value("auth.registration", v, "open or closed");
+         c.auth.open_registration = v.value == "open";
+       }},
+      {{"auth.s3_keys_per_user", "int", "5", "Most S3 access keys a user may hold at once."},
+       [](Config& c, const ConfigValue& v) {
+         const auto n = as_uint("auth.s3_keys_per_user", v);
+         if (n == 0 || n > 1000) bad_value("auth.s3_keys_per_user", v, "between 1 and 1000");
+         c.auth.s3_keys_per_user = n;
+       }},
+      {{"auth.password_memory", "size", "\"19MiB\"",
+        "Argon2id memory per password hash (2 passes, 1 lane); 19MiB to 64MiB keeps a login in tens of ms."},
+       [](Config& c, const ConfigValue& v) {
+         const auto n = as_size("auth.password_memory", v);
+         if (n < 8 * 1024 * 1024 || n > 1024ull * 1024 * 1024)
+           bad_value("auth.password_memory", v, "between 8MiB and 1GiB");
+         c.auth.password_memory = n;
+       }},
+      {{"auth.redirect_uris", "list", "[]",
+        "Extra redirect URI prefixes accepted for the public client's authorization-code login (the server's own "
+        "URL and http://localhost are always accepted)."},
+       [](Config& c, const ConfigValue& v) { c.auth.redirect_uris = as_list(v.value); }},
+      {{"quota.limits", "list", "[]",
+        "Quota overrides, TYPOLOGY.LIMIT=VALUE (e.g. \"general.processing_per_minute=600\"; VALUE 'unlimited' "
+        "removes a limit). See docs/operator.md for the limits and their defaults."},
+       [](Config& c, const ConfigValue& v) { c.auth.quota_limits = as_list(v.value); }},
       {{"http.header_limit", "size", "\"16KiB\"", "Largest request head (request line + headers); larger gets 431."},
        [](Config& c, const ConfigValue& v) { c.http.header_limit = as_size("http.header_limit", v); }},
       {{"http.body_limit", "size", "\"16MiB\"", "Largest request body; larger gets 413."},

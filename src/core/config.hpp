@@ -25,6 +25,19 @@ struct HttpLimits {
   std::size_t max_connections = 10'000;
 };
 
+// Identity, tokens and quotas (src/auth, src/api/auth).
+struct AuthSettings {
+  std::string realm = "CDSE";                                // /auth/realms/<realm>/...
+  std::chrono::milliseconds access_token_lifetime{600'000};  // access tokens (JWT)
+  std::chrono::milliseconds refresh_token_lifetime{3'600'000};
+  std::chrono::milliseconds key_rotation{30LL * 24 * 3'600'000};  // signing key age; 0 = never
+  bool open_registration = true;                                  // POST /auth/register allowed
+  std::size_t s3_keys_per_user = 5;
+  std::size_t password_memory = 19 * 1024 * 1024;  // Argon2id memory per hash, bytes
+  std::vector<std::string> redirect_uris;          // extra redirect URI prefixes of cdse-public
+  std::vector<std::string> quota_limits;           // "typology.limit=value" overrides
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";   // HOST:PORT
   std::filesystem::path data_dir = "var";  // catalogue database, object store, keys
@@ -39,6 +52,7 @@ struct Config {
   std::string catalog_url;
   // Extra collection definitions (*.json) beside the built-in ones; empty = none.
   std::string collections_dir;
+  AuthSettings auth;
 };
 
 // A user-supplied raw value for one setting, with where it came from (for error messages).

@@ -11,6 +11,7 @@ enum class ErrorFormat {
   openeo,        // {"id","code","message","links"}
   s3,            // <Error><Code>…</Code>…</Error>
   sentinelhub,   // {"error":{"status","reason","message","code"}}
+  oauth,         // {"error","error_description"} (OAuth 2.0 / Keycloak token endpoints)
 };
 
 }  // namespace ds::http

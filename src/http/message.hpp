@@ -66,6 +66,16 @@ class QueryParams {
 std::string url_decode(std::string_view in, bool plus_is_space = false);
 std::string url_encode(std::string_view in);
 
+// The authenticated caller as the auth middleware (src/api/auth) established it. Plain strings, so
+// the http layer needs no auth types; an empty user_id means anonymous.
+struct Principal {
+  std::string user_id;
+  std::string email;
+  std::string client_id;               // the OAuth client the token was issued to (azp)
+  std::string typology = "anonymous";  // general|services|collaborative|international|admin
+  bool authenticated() const { return !user_id.empty(); }
+};
+
 // Per-request state that travels with the request through middleware and handlers.
 struct RequestContext {
   std::string request_id;
@@ -74,6 +84,7 @@ struct RequestContext {
   std::string route = "unmatched";  // matched route template, for logs and metrics
   ErrorFormat error_format = ErrorFormat::problem_json;
   std::string principal = "anonymous";                   // set by the auth hook
+  Principal auth;                                        // the caller, set by the auth middleware
   RouteStats* stats = nullptr;                           // metrics slot of the matched route
   nlohmann::json log_fields = nlohmann::json::object();  // extra fields for the access log
 };

@@ -60,6 +60,15 @@ void test_routes(ds::http::Router& router, const ds::Config& config) {
 
   router.get("/_test/throw", [](Request&) -> Response { throw std::runtime_error("deliberate failure"); });
 
+  // A stand-in for a Sentinel Hub processing route (policy /api/v1/*: token, quota class processing)
+  // until the processing family exists, for the identity tests. Echoes the caller.
+  router.post(
+      "/api/v1/_test/process",
+      [](Request& req) {
+        return Response::json({{"user", req.ctx.auth.user_id}, {"client_id", req.ctx.auth.client_id}});
+      },
+      ErrorFormat::sentinelhub);
+
   router.get("/_test/error", [](Request&) -> Response {
     throw ds::Error(ds::ErrorCode::invalid_parameter, "bbox must have 4 numbers", "bbox");
   });
