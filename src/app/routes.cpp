@@ -1,6 +1,7 @@
 #include "app/routes.hpp"
 
 #include "api/auth/routes.hpp"
+#include "api/odata/routes.hpp"
 #include "api/service/routes.hpp"
 
 namespace ds::app {
@@ -8,6 +9,7 @@ namespace ds::app {
 void register_all_routes(http::Router& router, const api::Services& services) {
   api::service::register_routes(router, services);
   api::auth::register_routes(router, services);
+  api::odata::register_routes(router, services);
 }
 
 }  // namespace ds::app

@@ -104,6 +104,14 @@ const std::vector<SettingDef>& definitions() {
            bad_value("catalog.url", v, "must be empty or start with postgresql://");
          c.catalog_url = v.value;
        }},
+      {{"catalog.count_limit", "int", "100000",
+        "Search counts ($count, numberMatched, totalResults) are exact up to this many matches, then reported as "
+        "this bound and flagged as a lower bound (keeps counting cheap on huge catalogues)."},
+       [](Config& c, const ConfigValue& v) {
+         const auto n = as_uint("catalog.count_limit", v);
+         if (n < 1000) bad_value("catalog.count_limit", v, "at least 1000");
+         c.catalog_count_limit = n;
+       }},
       {{"collections.dir", "string", "\"\"",
         "Directory of extra collection definitions (*.json, the format of collections/ in the source tree); "
         "a definition with a built-in id replaces it. Empty: the built-in collections only."},

@@ -50,6 +50,8 @@ struct Config {
   // Catalogue store: empty = the embedded SQLite file <data>/catalogue.db; a libpq URL
   // (postgresql://user@host:port/db) = PostgreSQL/PostGIS, shared by every node.
   std::string catalog_url;
+  // Searches count matches exactly up to this many, then report the bound flagged as a lower bound.
+  std::size_t catalog_count_limit = 100'000;
   // Extra collection definitions (*.json) beside the built-in ones; empty = none.
   std::string collections_dir;
   AuthSettings auth;

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Runs one client command against a freshly started server.
 
-    harness.py --server BIN [--env NAME=VALUE ...] -- COMMAND [ARGS...]
+    harness.py --server BIN [--env NAME=VALUE ...] [--archive DIR] -- COMMAND [ARGS...]
 
-Starts `BIN serve --data <temp dir> --listen 127.0.0.1:0`, waits for its "listening on" line,
+Starts `BIN serve --data <temp dir>/var --listen 127.0.0.1:0` (with --archive: `--data DIR`, a
+shared read-only archive made by make_archive.py, so clients must not write into it), waits for its "listening on" line,
 then runs COMMAND with DATASPACE_URL, DATASPACE_PID, DATASPACE_DATA and DATASPACE_ACCESS_LOG set.
 Afterwards the server gets SIGTERM (unless the client already stopped it) and must exit 0 within
 15 s: a graceful shutdown is part of every API test. Server logs are shown when anything fails.
@@ -24,6 +25,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True)
     ap.add_argument("--env", action="append", default=[])
+    ap.add_argument("--archive", help="serve this prepared data directory instead of an empty one")
     ap.add_argument("command", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     command = args.command[1:] if args.command and args.command[0] == "--" else args.command
@@ -37,7 +39,7 @@ def main():
         k, _, v = kv.partition("=")
         env[k] = v
     server = subprocess.Popen(
-        [args.server, "serve", "--data", os.path.join(data, "var"), "--listen", "127.0.0.1:0",
+        [args.server, "serve", "--data", args.archive or os.path.join(data, "var"), "--listen", "127.0.0.1:0",
          "--access-log", access_log],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
 
@@ -66,6 +68,8 @@ def main():
         client_env = dict(env)
         client_env.update(DATASPACE_URL=url, DATASPACE_PID=str(server.pid), DATASPACE_DATA=data,
                           DATASPACE_ACCESS_LOG=access_log)
+        if args.archive:
+            client_env["DATASPACE_ARCHIVE"] = args.archive
         started = time.time()
         rc = subprocess.call(command, env=client_env)
         print(f"client finished with {rc} in {time.time() - started:.1f}s")

@@ -170,6 +170,39 @@ std::string format_rfc3339(catalog::Time t) {
   return s;
 }
 
+namespace {
+class ObjectStream final : public http::BodyStream {
+ public:
+  ObjectStream(std::unique_ptr<storage::ObjectReader> r, std::uint64_t size) : r_(std::move(r)), size_(size) {}
+  std::optional<std::uint64_t> size() const override { return size_; }
+  std::size_t read(char* out, std::size_t capacity) override { return r_->read(out, capacity); }
+
+ private:
+  std::unique_ptr<storage::ObjectReader> r_;
+  std::uint64_t size_;
+};
+
+class ObjectSource final : public http::RangedSource {
+ public:
+  ObjectSource(const storage::ObjectStore& store, std::string bucket, std::string key, std::uint64_t size)
+      : store_(store), bucket_(std::move(bucket)), key_(std::move(key)), size_(size) {}
+  std::uint64_t size() const override { return size_; }
+  std::unique_ptr<http::BodyStream> open(std::uint64_t offset, std::uint64_t length) const override {
+    return std::make_unique<ObjectStream>(store_.get(bucket_, key_, offset, length), length);
+  }
+
+ private:
+  const storage::ObjectStore& store_;
+  std::string bucket_, key_;
+  std::uint64_t size_;
+};
+}  // namespace
+
+std::shared_ptr<http::RangedSource> object_source(const storage::ObjectStore& store, std::string bucket,
+                                                  std::string key, std::uint64_t size) {
+  return std::make_shared<ObjectSource>(store, std::move(bucket), std::move(key), size);
+}
+
 nlohmann::json attribute_json(const catalog::AttributeValue& v) {
   switch (v.index()) {
     case 0:

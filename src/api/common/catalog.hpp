@@ -13,6 +13,8 @@
 #include "catalog/collection.hpp"
 #include "catalog/model.hpp"
 #include "catalog/query.hpp"
+#include "http/body.hpp"
+#include "storage/object_store.hpp"
 
 namespace ds::api::common {
 
@@ -46,6 +48,10 @@ catalog::Cursor cursor_from_json(const nlohmann::json& j, const std::vector<cata
 std::string format_micros(catalog::Time t);
 // 2024-06-04T12:18:40Z, or with milliseconds when there are any (STAC, resto).
 std::string format_rfc3339(catalog::Time t);
+
+// An object of the store as a ranged HTTP body source (reads only the requested bytes).
+std::shared_ptr<http::RangedSource> object_source(const storage::ObjectStore& store, std::string bucket,
+                                                  std::string key, std::uint64_t size);
 
 // An attribute value as plain JSON (times as RFC 3339).
 nlohmann::json attribute_json(const catalog::AttributeValue& v);
