@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <random>
@@ -65,7 +66,9 @@ double load(CatalogStore& store, std::size_t n) {
     p.collection = collections[visit % 3];
     p.name = fmt::format("{}_{:07}_{:04}.SAFE", p.collection, visit, cell);
     p.id = product_uuid(p.name);
-    p.product_type = "TYPE";
+    // Product types of the built-in collections, so that every catalogue API can select them.
+    static const char* const types[3] = {"IW_GRDH_1S-COG", "S2MSI2A", "OL_1_EFR___"};
+    p.product_type = types[visit % 3];
     p.sensing_start =
         at_day(kDay2023) + std::chrono::minutes(static_cast<std::int64_t>(visit * 731 * 1440 / (n / (36 * 31) + 1)));
     p.sensing_end = p.sensing_start + std::chrono::seconds(20);
@@ -119,6 +122,19 @@ Query engine_query(const Q& q, bool count) {
 
 // Runs the 50 queries twice (the first pass warms the caches) through the engine and through
 // `hand(search?, q)`, which returns the rows it produced, and prints p50/p95 and the ratios.
+// With BENCH_CATALOG_KEEP=DIR the SQLite catalogue stays in DIR (and the PostGIS one in its
+// database), with queries.json (the 50 queries) and sql-<store>.json (bare engine/SQL p50s), for
+// bench/catalog_http.py to ask the same questions over HTTP.
+const char* keep_dir() {
+  const char* k = std::getenv("BENCH_CATALOG_KEEP");
+  return k && *k ? k : nullptr;
+}
+
+void write_json(const std::string& name, const nlohmann::json& j) {
+  if (!keep_dir()) return;
+  std::ofstream(fs::path(keep_dir()) / name) << j.dump(2);
+}
+
 void measure(const char* label, const CatalogStore& store, const std::function<std::size_t(bool, const Q&)>& hand) {
   const auto queries = make_queries();
   for (int pass = 0; pass < 2; ++pass) {
@@ -147,11 +163,16 @@ void measure(const char* label, const CatalogStore& store, const std::function<s
     std::printf("%-8s %-34s %10.2f %9.2f %9.2f %9.2f %7.2f\n", label, "count of the same", percentile(ec, .5),
                 percentile(ec, .95), percentile(hc, .5), percentile(hc, .95), percentile(ec, .5) / percentile(hc, .5));
     std::printf("%-8s rows returned: engine %zu, hand-written %zu\n", label, rows_e, rows_h);
+    write_json(std::string("sql-") + label + ".json", {{"engine_search_p50", percentile(es, .5)},
+                                                        {"engine_count_p50", percentile(ec, .5)},
+                                                        {"hand_search_p50", percentile(hs, .5)},
+                                                        {"hand_count_p50", percentile(hc, .5)}});
   }
 }
 
 void bench_sqlite(std::size_t n) {
-  const fs::path dir = fs::temp_directory_path() / ("ds-catalog-bench-" + std::to_string(::getpid()));
+  const fs::path dir =
+      keep_dir() ? fs::path(keep_dir()) : fs::temp_directory_path() / ("ds-catalog-bench-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const fs::path db = dir / "catalogue.db";
   auto store = open_sqlite_store(db);
@@ -196,7 +217,7 @@ void bench_sqlite(std::size_t n) {
   measure("sqlite", *store, [&](bool search, const Q& q) { return run_hand(search ? hand_search : hand_count, q); });
   sqlite3_close(raw);
   store.reset();
-  fs::remove_all(dir);
+  if (!keep_dir()) fs::remove_all(dir);
 }
 
 void bench_postgis(std::size_t n, const std::string& url) {
@@ -238,6 +259,17 @@ void bench_postgis(std::size_t n, const std::string& url) {
 int main() {
   const std::size_t n =
       std::getenv("BENCH_CATALOG_N") ? std::strtoull(std::getenv("BENCH_CATALOG_N"), nullptr, 10) : 1'000'000;
+  if (keep_dir()) {
+    fs::create_directories(keep_dir());
+    nlohmann::json qs = nlohmann::json::array();
+    for (const auto& q : make_queries()) {
+      qs.push_back({{"collection", q.collection},
+                    {"from", to_micros(q.from)},
+                    {"to", to_micros(q.to)},
+                    {"bbox", {q.x0, q.y0, q.x1, q.y1}}});
+    }
+    write_json("queries.json", qs);
+  }
   bench_sqlite(n);
   const char* url = std::getenv("DATASPACE_PG_URL");
   if (url && *url) {
