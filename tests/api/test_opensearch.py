@@ -290,6 +290,10 @@ class OpenSearch(unittest.TestCase):
         self.assertEqual(set(ids(r.json())), {i for i, f in self.by_id.items()
                                                if f["properties"]["startDate"] >= "2022-06-13T00"})
         self.expect(lambda p, f: False, startDate="2030-01-01")
+        self.assert_error(get("/search.json", startDate="2022-06-13", completionDate="2022-06-12"), 400,
+                          ["startDate", "completionDate"])
+        self.expect(lambda p, f: "2022-06-12" <= p["startDate"] < "2022-06-13", startDate="2022-06-12",
+                    completionDate="2022-06-12")
         published = sorted(f["properties"]["published"] for f in self.features)
         self.expect(lambda p, f: True, publishedAfter="2000-01-01", publishedBefore="2100-01-01")
         self.expect(lambda p, f: False, publishedBefore="2000-01-01")

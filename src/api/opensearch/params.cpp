@@ -630,6 +630,8 @@ Search parse_search(const http::QueryParams& params, const catalog::CollectionRe
   s.query.sort = {key};
 
   std::vector<ExprPtr> where;
+  std::optional<catalog::Time> window_start, window_end;  // startDate; the end completionDate allows
+  bool end_exclusive = false;
   if (!mission.empty()) {
     where.push_back(catalog::compare(Field::collection, CompareOp::eq, mission));
     s.original_filters["collection"] = mission;
@@ -678,6 +680,11 @@ Search parse_search(const http::QueryParams& params, const catalog::CollectionRe
       const auto d = parse_date(name, value);
       s.applied_filters[name] = common::format_rfc3339(d.time);
       const bool upper_bound = name == "completionDate" || name == "publishedBefore";
+      if (name == "startDate") window_start = d.time;
+      if (name == "completionDate") {
+        window_end = d.date_only ? d.time + kDay : d.time;
+        end_exclusive = d.date_only;
+      }
       const Field f = (name == "startDate" || name == "completionDate") ? Field::sensing_start : Field::publication;
       if (!upper_bound)
         where.push_back(catalog::compare(f, CompareOp::ge, d.time));
@@ -726,6 +733,13 @@ Search parse_search(const http::QueryParams& params, const catalog::CollectionRe
     } else if (!spec.attributes.empty()) {
       where.push_back(attr_eq(spec.attributes.front(), value));
     }
+  }
+
+  // window_end is exclusive for a date-only completionDate, inclusive otherwise.
+  if (window_start && window_end && (*window_start > *window_end || (end_exclusive && *window_start == *window_end))) {
+    Error e(ErrorCode::invalid_parameter, "startDate must not be after completionDate.", "startDate");
+    e.with_detail("loc", nlohmann::json::array({"startDate", "completionDate"}));
+    throw e;
   }
 
   // lon/lat (a point) and radius (a circle around it, in metres).
