@@ -194,7 +194,6 @@ json render_item(const std::string& base, const catalog::Product& p, const catal
     const auto* v = take("processorVersion");
     put("processing:software", json{{str(a->value), v ? str(v->value) : std::string()}});
   }
-  if (const auto* a = take("timeliness")) put("product:timeliness_category", str(a->value));
   if (sentinel1) {
     if (const auto* a = take("operationalMode")) put("sar:instrument_mode", str(a->value));
     if (const auto* a = take("polarisationChannels")) {
@@ -225,7 +224,8 @@ json render_item(const std::string& base, const catalog::Product& p, const catal
     std::string key = a.name;
     if (collection) {
       if (const auto* q = collection->queryable(a.name);
-          q && !q->stac.empty() && !known_prefix(q->stac).empty() && !props.contains(q->stac)) {
+          q && !q->stac.empty() && !known_prefix(q->stac).empty() && !props.contains(q->stac) &&
+          q->stac != "product:timeliness_category") {  // it needs product:timeliness, which CDSE lacks
         key = q->stac;
       }
     }
@@ -365,7 +365,7 @@ json render_collection(const std::string& base, const catalog::Collection& c) {
               {"keywords", c.keywords},
               {"license", c.license.empty() ? "other" : c.license},
               {"providers", providers},
-              {"extent", {{"spatial", {{"bbox", json::array({bbox})}}}, {"temporal", {{"interval", {interval}}}}}},
+              {"extent", {{"spatial", {{"bbox", json::array({bbox})}}}, {"temporal", {{"interval", json::array({interval})}}}}},
               {"summaries", summaries},
               {"links", links}};
   if (!item_assets.empty()) out["item_assets"] = item_assets;
