@@ -356,18 +356,19 @@ json render_collection(const std::string& base, const catalog::Collection& c) {
   if (!c.license_url.empty()) links.push_back(link("license", c.license_url, "text/html", "Licence"));
   json extensions = json::array();
   for (const auto& e : ext) extensions.push_back(extension_urls().at(e));
-  json out = {{"type", "Collection"},
-              {"stac_version", kStacVersion},
-              {"stac_extensions", extensions},
-              {"id", c.id},
-              {"title", c.title},
-              {"description", c.description.empty() ? c.title : c.description},
-              {"keywords", c.keywords},
-              {"license", c.license.empty() ? "other" : c.license},
-              {"providers", providers},
-              {"extent", {{"spatial", {{"bbox", json::array({bbox})}}}, {"temporal", {{"interval", json::array({interval})}}}}},
-              {"summaries", summaries},
-              {"links", links}};
+  json out = {
+      {"type", "Collection"},
+      {"stac_version", kStacVersion},
+      {"stac_extensions", extensions},
+      {"id", c.id},
+      {"title", c.title},
+      {"description", c.description.empty() ? c.title : c.description},
+      {"keywords", c.keywords},
+      {"license", c.license.empty() ? "other" : c.license},
+      {"providers", providers},
+      {"extent", {{"spatial", {{"bbox", json::array({bbox})}}}, {"temporal", {{"interval", json::array({interval})}}}}},
+      {"summaries", summaries},
+      {"links", links}};
   if (!item_assets.empty()) out["item_assets"] = item_assets;
   return out;
 }

@@ -33,8 +33,6 @@ const std::vector<std::string>& conformance() {
       "https://api.stacspec.org/v1.0.0-rc.2/item-search#filter",
       "https://api.stacspec.org/v1.0.0-rc.2/item-search#context",
       "https://api.stacspec.org/v1.0.0-rc.1/item-search#free-text",
-      "https://api.stacspec.org/v1.0.0-rc.1/collection-search",
-      "https://api.stacspec.org/v1.0.0-rc.1/collection-search#free-text",
       "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
       "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
       "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
@@ -42,7 +40,6 @@ const std::vector<std::string>& conformance() {
       "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
       "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
       "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
-      "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
       "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
       "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
   };
