@@ -164,15 +164,15 @@ void measure(const char* label, const CatalogStore& store, const std::function<s
                 percentile(ec, .95), percentile(hc, .5), percentile(hc, .95), percentile(ec, .5) / percentile(hc, .5));
     std::printf("%-8s rows returned: engine %zu, hand-written %zu\n", label, rows_e, rows_h);
     write_json(std::string("sql-") + label + ".json", {{"engine_search_p50", percentile(es, .5)},
-                                                        {"engine_count_p50", percentile(ec, .5)},
-                                                        {"hand_search_p50", percentile(hs, .5)},
-                                                        {"hand_count_p50", percentile(hc, .5)}});
+                                                       {"engine_count_p50", percentile(ec, .5)},
+                                                       {"hand_search_p50", percentile(hs, .5)},
+                                                       {"hand_count_p50", percentile(hc, .5)}});
   }
 }
 
 void bench_sqlite(std::size_t n) {
-  const fs::path dir =
-      keep_dir() ? fs::path(keep_dir()) : fs::temp_directory_path() / ("ds-catalog-bench-" + std::to_string(::getpid()));
+  const fs::path dir = keep_dir() ? fs::path(keep_dir())
+                                  : fs::temp_directory_path() / ("ds-catalog-bench-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const fs::path db = dir / "catalogue.db";
   auto store = open_sqlite_store(db);

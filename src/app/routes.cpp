@@ -4,6 +4,7 @@
 #include "api/odata/routes.hpp"
 #include "api/opensearch/routes.hpp"
 #include "api/service/routes.hpp"
+#include "api/stac/routes.hpp"
 
 namespace ds::app {
 
@@ -12,6 +13,7 @@ void register_all_routes(http::Router& router, const api::Services& services) {
   api::auth::register_routes(router, services);
   api::odata::register_routes(router, services);
   api::opensearch::register_routes(router, services);
+  api::stac::register_routes(router, services);
 }
 
 }  // namespace ds::app

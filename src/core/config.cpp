@@ -168,6 +168,10 @@ const std::vector<SettingDef>& definitions() {
         "Quota overrides, TYPOLOGY.LIMIT=VALUE (e.g. \"general.processing_per_minute=600\"; VALUE 'unlimited' "
         "removes a limit). See docs/operator.md for the limits and their defaults."},
        [](Config& c, const ConfigValue& v) { c.auth.quota_limits = as_list(v.value); }},
+      {{"stac.count_limit", "int", "10000",
+        "STAC item search counts matches exactly up to this many (numberMatched); beyond it the count is "
+        "reported as a lower bound. 0 counts exactly always."},
+       [](Config& c, const ConfigValue& v) { c.stac_count_limit = as_uint("stac.count_limit", v); }},
       {{"http.header_limit", "size", "\"16KiB\"", "Largest request head (request line + headers); larger gets 431."},
        [](Config& c, const ConfigValue& v) { c.http.header_limit = as_size("http.header_limit", v); }},
       {{"http.body_limit", "size", "\"16MiB\"", "Largest request body; larger gets 413."},

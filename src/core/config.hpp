@@ -55,6 +55,8 @@ struct Config {
   // Extra collection definitions (*.json) beside the built-in ones; empty = none.
   std::string collections_dir;
   AuthSettings auth;
+  // STAC item search counts matches exactly up to this many, then reports a lower bound (0 = always exact).
+  std::size_t stac_count_limit = 10'000;
 };
 
 // A user-supplied raw value for one setting, with where it came from (for error messages).
