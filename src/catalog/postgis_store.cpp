@@ -285,14 +285,21 @@ struct Compiler {
     // Validated by GEOS exactly as the SQLite store does, so errors are identical; PostGIS gets the
     // validated geometry as WKB. The predicates use the GiST index, then refine exactly.
     const Geometry g = Geometry::from_wkt(n.wkt);
+    const auto e = g.envelope();
     const std::string q = "ST_GeomFromWKB(decode(" + bind(hex(g.to_wkb()), "text") + ", 'hex'), 4326)";
+    // The explicit envelope test gives the planner the box's selectivity as numbers (a geometry
+    // decoded from a parameter hides it), so it weighs the GiST index against the time index
+    // correctly at every scale. All three predicates imply intersecting envelopes.
+    const std::string box = fmt::format("p.footprint && ST_MakeEnvelope({}, {}, {}, {}, 4326)",
+                                        bind(num(e.min_x), "float8"), bind(num(e.min_y), "float8"),
+                                        bind(num(e.max_x), "float8"), bind(num(e.max_y), "float8"));
     switch (n.op) {
       case SpatialOp::intersects:
-        return fmt::format("ST_Intersects(p.footprint, {})", q);
+        return fmt::format("({} AND ST_Intersects(p.footprint, {}))", box, q);
       case SpatialOp::within:
-        return fmt::format("ST_Within(p.footprint, {})", q);
+        return fmt::format("({} AND ST_Within(p.footprint, {}))", box, q);
       case SpatialOp::contains:
-        return fmt::format("ST_Contains(p.footprint, {})", q);
+        return fmt::format("({} AND ST_Contains(p.footprint, {}))", box, q);
     }
     return "FALSE";
   }
