@@ -50,6 +50,9 @@ nlohmann::json to_json(const Product& p) {
                         {"roles", a.roles}, {"bands", a.bands}, {"size", a.size},
                         {"title", a.title}};
     if (a.gsd) j["gsd"] = *a.gsd;
+    if (a.epsg) j["epsg"] = *a.epsg;
+    if (!a.shape.empty()) j["shape"] = a.shape;
+    if (!a.transform.empty()) j["transform"] = a.transform;
     if (!a.checksums.empty()) {
       auto& cs = j["checksums"] = nlohmann::json::array();
       for (const auto& c : a.checksums) cs.push_back({{"algorithm", c.algorithm}, {"value", c.value}});
@@ -115,6 +118,9 @@ Product product_from_json(const nlohmann::json& j) {
       asset.size = a.at("size");
       asset.title = a.at("title");
       if (a.contains("gsd")) asset.gsd = a["gsd"].get<double>();
+      if (a.contains("epsg")) asset.epsg = a["epsg"].get<int>();
+      if (a.contains("shape")) asset.shape = a["shape"].get<std::vector<std::int64_t>>();
+      if (a.contains("transform")) asset.transform = a["transform"].get<std::vector<double>>();
       if (a.contains("checksums")) {
         for (const auto& c : a["checksums"]) asset.checksums.push_back({c.at("algorithm"), c.at("value")});
       }

@@ -44,6 +44,11 @@ struct Asset {
   std::uint64_t size = 0;          // bytes, 0 when unknown
   std::string title;
   std::vector<Checksum> checksums;  // of the file ("MD5", "SHA3-256"), when the archive provides them
+  // The raster grid of georeferenced data assets (filled at ingest): EPSG code, [rows, cols] and
+  // the affine transform in GDAL order (x0, dx, rx, y0, ry, dy). Empty when unknown.
+  std::optional<int> epsg;
+  std::vector<std::int64_t> shape;
+  std::vector<double> transform;
 };
 
 struct Product {

@@ -290,9 +290,9 @@ struct Compiler {
     // The explicit envelope test gives the planner the box's selectivity as numbers (a geometry
     // decoded from a parameter hides it), so it weighs the GiST index against the time index
     // correctly at every scale. All three predicates imply intersecting envelopes.
-    const std::string box = fmt::format("p.footprint && ST_MakeEnvelope({}, {}, {}, {}, 4326)",
-                                        bind(num(e.min_x), "float8"), bind(num(e.min_y), "float8"),
-                                        bind(num(e.max_x), "float8"), bind(num(e.max_y), "float8"));
+    const std::string box =
+        fmt::format("p.footprint && ST_MakeEnvelope({}, {}, {}, {}, 4326)", bind(num(e.min_x), "float8"),
+                    bind(num(e.min_y), "float8"), bind(num(e.max_x), "float8"), bind(num(e.max_y), "float8"));
     switch (n.op) {
       case SpatialOp::intersects:
         return fmt::format("({} AND ST_Intersects(p.footprint, {}))", box, q);

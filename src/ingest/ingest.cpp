@@ -1,6 +1,11 @@
 #include "ingest/ingest.hpp"
 
+#include <algorithm>
 #include <map>
+
+#include <cpl_error.h>
+#include <gdal.h>
+#include <ogr_srs_api.h>
 
 #include <nlohmann/json.hpp>
 
@@ -57,6 +62,51 @@ void add_sidecar_checksums(const storage::ObjectStore& store, const std::string&
   }
 }
 
+// Records the grid (EPSG, shape, transform) of georeferenced raster assets, so that clients such as
+// GDAL's STACIT can mosaic them without opening every file. Assets in one folder with one
+// resolution share a grid (a SAFE's R10m bands), so one file per group is opened.
+void add_grids(const storage::ObjectStore& store, const std::string& bucket, const std::string& key,
+               catalog::Product& p) {
+  std::map<std::string, std::vector<catalog::Asset*>> groups;
+  for (auto& a : p.assets) {
+    const bool raster = a.media_type.find("jp2") != std::string::npos || a.media_type.find("tiff") != std::string::npos;
+    const bool data = std::find(a.roles.begin(), a.roles.end(), "data") != a.roles.end() ||
+                      std::find(a.roles.begin(), a.roles.end(), "visual") != a.roles.end();
+    if (!raster || !data || (!a.path.empty() && a.path.front() == '/')) continue;
+    const auto slash = a.path.rfind('/');
+    groups[(slash == std::string::npos ? "" : a.path.substr(0, slash)) + "|" + std::to_string(a.gsd.value_or(0))]
+        .push_back(&a);
+  }
+  if (groups.empty()) return;
+  GDALAllRegister();
+  CPLPushErrorHandler(CPLQuietErrorHandler);
+  for (auto& [group, assets] : groups) {
+    GDALDatasetH ds = GDALOpenEx(store.vsi_path(bucket, key + "/" + assets.front()->path).c_str(),
+                                 GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr);
+    if (!ds) continue;
+    double gt[6];
+    const OGRSpatialReferenceH srs = GDALGetSpatialRef(ds);
+    std::optional<int> epsg;
+    if (srs) {
+      OGRSpatialReferenceH copy = OSRClone(srs);
+      OSRAutoIdentifyEPSG(copy);
+      const char* name = OSRGetAuthorityName(copy, nullptr);
+      const char* code = OSRGetAuthorityCode(copy, nullptr);
+      if (name && code && std::string(name) == "EPSG") epsg = std::atoi(code);
+      OSRDestroySpatialReference(copy);
+    }
+    if (GDALGetGeoTransform(ds, gt) == CE_None && epsg) {
+      for (auto* a : assets) {
+        a->epsg = epsg;
+        a->shape = {GDALGetRasterYSize(ds), GDALGetRasterXSize(ds)};
+        a->transform = {gt[0], gt[1], gt[2], gt[3], gt[4], gt[5]};
+      }
+    }
+    GDALClose(ds);
+  }
+  CPLPopErrorHandler();
+}
+
 }  // namespace
 
 IngestReport run_ingest(storage::ObjectStore& store, catalog::CatalogStore& catalogue, const IngestOptions& options) {
@@ -86,6 +136,7 @@ IngestReport run_ingest(storage::ObjectStore& store, catalog::CatalogStore& cata
       }
       catalog::Product p = reader.read(store, options.bucket, key);
       add_sidecar_checksums(store, options.bucket, key, p);
+      add_grids(store, options.bucket, key, p);
       if (options.quicklooks && p.quicklook.empty()) {
         if (auto ql = make_quicklook(store, options.bucket, p)) {
           p.assets.push_back(std::move(*ql));

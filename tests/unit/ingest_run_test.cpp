@@ -79,6 +79,12 @@ TEST_F(IngestRun, CataloguesEveryProductOnceAndIsIdempotent) {
     }();
     ASSERT_NE(b04, nullptr) << p.name;
     ASSERT_EQ(b04->checksums.size(), 2u) << p.name;
+    // The grid of the band is recorded (UTM 32N, the tile's size and origin).
+    EXPECT_EQ(b04->epsg, 32632) << p.name;
+    ASSERT_EQ(b04->shape.size(), 2u) << p.name;
+    EXPECT_GT(b04->shape[0], 0);
+    ASSERT_EQ(b04->transform.size(), 6u) << p.name;
+    EXPECT_EQ(b04->transform[0], 600000.0);
     EXPECT_EQ(b04->checksums[0].algorithm, "MD5");
     EXPECT_EQ(b04->checksums[0].value.size(), 32u);
     EXPECT_EQ(b04->checksums[1].algorithm, "SHA3-256");

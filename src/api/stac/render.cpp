@@ -255,6 +255,14 @@ json render_item(const std::string& base, const catalog::Product& p, const catal
       files = true;
     }
     if (a.gsd) j["gsd"] = *a.gsd;
+    if (a.epsg && a.shape.size() == 2 && a.transform.size() == 6) {
+      // STAC's transform is the affine row-major order (dx, rx, x0, ry, dy, y0); GDAL's is (x0, dx, rx, y0, ry, dy).
+      j["proj:epsg"] = *a.epsg;
+      j["proj:shape"] = a.shape;
+      j["proj:transform"] = {a.transform[1], a.transform[2], a.transform[0],
+                             a.transform[4], a.transform[5], a.transform[3]};
+      ext.insert("proj");
+    }
     if (!a.bands.empty()) {
       json bands = json::array();
       for (const auto& name : a.bands) {
