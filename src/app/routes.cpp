@@ -2,6 +2,7 @@
 
 #include "api/auth/routes.hpp"
 #include "api/odata/routes.hpp"
+#include "api/s3/routes.hpp"
 #include "api/service/routes.hpp"
 
 namespace ds::app {
@@ -10,6 +11,7 @@ void register_all_routes(http::Router& router, const api::Services& services) {
   api::service::register_routes(router, services);
   api::auth::register_routes(router, services);
   api::odata::register_routes(router, services);
+  api::s3::register_routes(router, services);
 }
 
 }  // namespace ds::app

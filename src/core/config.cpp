@@ -168,6 +168,14 @@ const std::vector<SettingDef>& definitions() {
         "Quota overrides, TYPOLOGY.LIMIT=VALUE (e.g. \"general.processing_per_minute=600\"; VALUE 'unlimited' "
         "removes a limit). See docs/operator.md for the limits and their defaults."},
        [](Config& c, const ConfigValue& v) { c.auth.quota_limits = as_list(v.value); }},
+      {{"s3.region", "string", "\"default\"",
+        "Region of the S3 API at /s3 (reported by GetBucketLocation; CDSE uses \"default\"). Requests signed for "
+        "any region are accepted."},
+       [](Config& c, const ConfigValue& v) {
+         if (v.value.empty() || v.value.find_first_of("/ ") != std::string::npos)
+           bad_value("s3.region", v, "a non-empty name without '/' or spaces");
+         c.s3_region = v.value;
+       }},
       {{"http.header_limit", "size", "\"16KiB\"", "Largest request head (request line + headers); larger gets 431."},
        [](Config& c, const ConfigValue& v) { c.http.header_limit = as_size("http.header_limit", v); }},
       {{"http.body_limit", "size", "\"16MiB\"", "Largest request body; larger gets 413."},

@@ -55,6 +55,8 @@ struct Config {
   // Extra collection definitions (*.json) beside the built-in ones; empty = none.
   std::string collections_dir;
   AuthSettings auth;
+  // S3 API (src/api/s3): the region clients sign with and GetBucketLocation reports.
+  std::string s3_region = "default";
 };
 
 // A user-supplied raw value for one setting, with where it came from (for error messages).
