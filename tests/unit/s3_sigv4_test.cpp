@@ -19,8 +19,8 @@ TEST(S3SigV4, HeaderGetObjectExample) {
   const std::string signed_headers = "host;range;x-amz-content-sha256;x-amz-date";
   std::string ch;
   ASSERT_TRUE(s3::canonical_headers(headers, signed_headers, ch));
-  const auto creq = s3::canonical_request("GET", s3::canonical_uri("/test.txt"), s3::canonical_query(""), ch,
-                                          signed_headers, kEmpty);
+  const auto creq =
+      s3::canonical_request("GET", s3::canonical_uri("/test.txt"), s3::canonical_query(""), ch, signed_headers, kEmpty);
   EXPECT_EQ(s3::sha256_hex(creq), "7344ae5b7ee6c3e7e6b0fe0640412a37625d1fbfff95c48bbb2dc43964946972");
   const auto key = s3::signing_key(kSecret, "20130524", "us-east-1", "s3");
   const auto sts = s3::string_to_sign("20130524T000000Z", "20130524/us-east-1/s3/aws4_request", creq);
@@ -33,8 +33,9 @@ TEST(S3SigV4, PresignedUrlExample) {
       "request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=ignored";
   std::string ch;
   ASSERT_TRUE(s3::canonical_headers({{"Host", "examplebucket.s3.amazonaws.com"}}, "host", ch));
-  const auto creq = s3::canonical_request("GET", s3::canonical_uri("/test.txt"),
-                                          s3::canonical_query(query, "X-Amz-Signature"), ch, "host", "UNSIGNED-PAYLOAD");
+  const auto creq =
+      s3::canonical_request("GET", s3::canonical_uri("/test.txt"), s3::canonical_query(query, "X-Amz-Signature"), ch,
+                            "host", "UNSIGNED-PAYLOAD");
   const auto key = s3::signing_key(kSecret, "20130524", "us-east-1", "s3");
   const auto sts = s3::string_to_sign("20130524T000000Z", "20130524/us-east-1/s3/aws4_request", creq);
   EXPECT_EQ(s3::signature(key, sts), "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");

@@ -31,8 +31,8 @@ constexpr std::string_view kPrefix = "/s3";
 constexpr std::string_view kPublicBucket = "eodata";
 // Ownership records, object metadata and multipart parts live here (never listed to clients).
 const std::string kSystemBucket = "s3-system";
-const std::set<std::string, std::less<>> kReserved = {"eodata", "quicklooks", "archive", "orders", "zipcache",
-                                                      "s3-system"};
+const std::set<std::string, std::less<>> kReserved = {"eodata", "quicklooks", "archive",
+                                                      "orders", "zipcache",   "s3-system"};
 constexpr std::uint64_t kMinPartSize = 5ull * 1024 * 1024;
 constexpr int kMaxParts = 10000;
 constexpr std::size_t kMaxBucketsPerUser = 100;
@@ -107,11 +107,21 @@ std::string xml_escape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
           out += fmt::format("&#x{:x};", static_cast<int>(c));
@@ -134,11 +144,16 @@ std::string xml_unescape(std::string_view s) {
     const auto semi = s.find(';', i);
     if (semi == std::string_view::npos) fail("MalformedXML", "unterminated entity in XML");
     const auto ent = s.substr(i + 1, semi - i - 1);
-    if (ent == "amp") out += '&';
-    else if (ent == "lt") out += '<';
-    else if (ent == "gt") out += '>';
-    else if (ent == "quot") out += '"';
-    else if (ent == "apos") out += '\'';
+    if (ent == "amp")
+      out += '&';
+    else if (ent == "lt")
+      out += '<';
+    else if (ent == "gt")
+      out += '>';
+    else if (ent == "quot")
+      out += '"';
+    else if (ent == "apos")
+      out += '\'';
     else if (!ent.empty() && ent[0] == '#') {
       unsigned code = 0;
       const bool hex = ent.size() > 1 && (ent[1] == 'x' || ent[1] == 'X');
@@ -224,25 +239,48 @@ Response render_error(const Error& e, const Request& req) {
     status = d["s3_status"].get<int>();
   } else {
     switch (e.code()) {
-      case ErrorCode::not_found: code = e.parameter() == "bucket" ? "NoSuchBucket" : "NoSuchKey"; break;
+      case ErrorCode::not_found:
+        code = e.parameter() == "bucket" ? "NoSuchBucket" : "NoSuchKey";
+        break;
       case ErrorCode::unauthorized:
-      case ErrorCode::forbidden: code = "AccessDenied"; break;
+      case ErrorCode::forbidden:
+        code = "AccessDenied";
+        break;
       case ErrorCode::invalid_parameter:
       case ErrorCode::missing_parameter:
-        code = e.parameter() == "bucket" ? "InvalidBucketName" : e.message().find("longer than") != std::string::npos
-                                                                     ? "KeyTooLongError"
-                                                                     : "InvalidArgument";
+        code = e.parameter() == "bucket"                              ? "InvalidBucketName"
+               : e.message().find("longer than") != std::string::npos ? "KeyTooLongError"
+                                                                      : "InvalidArgument";
         break;
-      case ErrorCode::bad_request: code = "InvalidRequest"; break;
-      case ErrorCode::payload_too_large: code = "EntityTooLarge"; break;
-      case ErrorCode::range_not_satisfiable: code = "InvalidRange"; break;
-      case ErrorCode::too_many_requests: code = "SlowDown"; break;
-      case ErrorCode::request_timeout: code = "RequestTimeout"; break;
-      case ErrorCode::header_too_large: code = "RequestHeaderSectionTooLarge"; break;
-      case ErrorCode::method_not_allowed: code = "MethodNotAllowed"; break;
-      case ErrorCode::not_implemented: code = "NotImplemented"; break;
-      case ErrorCode::service_unavailable: code = "ServiceUnavailable"; break;
-      default: code = "InternalError";
+      case ErrorCode::bad_request:
+        code = "InvalidRequest";
+        break;
+      case ErrorCode::payload_too_large:
+        code = "EntityTooLarge";
+        break;
+      case ErrorCode::range_not_satisfiable:
+        code = "InvalidRange";
+        break;
+      case ErrorCode::too_many_requests:
+        code = "SlowDown";
+        break;
+      case ErrorCode::request_timeout:
+        code = "RequestTimeout";
+        break;
+      case ErrorCode::header_too_large:
+        code = "RequestHeaderSectionTooLarge";
+        break;
+      case ErrorCode::method_not_allowed:
+        code = "MethodNotAllowed";
+        break;
+      case ErrorCode::not_implemented:
+        code = "NotImplemented";
+        break;
+      case ErrorCode::service_unavailable:
+        code = "ServiceUnavailable";
+        break;
+      default:
+        code = "InternalError";
     }
     status = s3_code(code).status;
   }
@@ -324,10 +362,9 @@ std::string unquote_etag(std::string_view e) {
 
 std::string guess_content_type(std::string_view key) {
   static const std::pair<std::string_view, std::string_view> types[] = {
-      {".xml", "application/xml"}, {".json", "application/json"}, {".jp2", "image/jp2"},
-      {".tif", "image/tiff"},      {".tiff", "image/tiff"},       {".png", "image/png"},
-      {".jpg", "image/jpeg"},      {".jpeg", "image/jpeg"},       {".zip", "application/zip"},
-      {".nc", "application/x-netcdf"}, {".html", "text/html"},    {".txt", "text/plain"},
+      {".xml", "application/xml"},  {".json", "application/json"},   {".jp2", "image/jp2"},  {".tif", "image/tiff"},
+      {".tiff", "image/tiff"},      {".png", "image/png"},           {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
+      {".zip", "application/zip"},  {".nc", "application/x-netcdf"}, {".html", "text/html"}, {".txt", "text/plain"},
       {".safe", "application/xml"},
   };
   const auto dot = key.rfind('.');
@@ -440,7 +477,8 @@ Caller S3Service::authenticate(Request& req) const {
   std::string credential, signed_headers, provided, amz_date, payload;
   if (authz) {
     const std::string_view a = *authz;
-    if (a.rfind("AWS ", 0) == 0) fail("InvalidRequest", "AWS Signature Version 2 is not supported: use AWS4-HMAC-SHA256");
+    if (a.rfind("AWS ", 0) == 0)
+      fail("InvalidRequest", "AWS Signature Version 2 is not supported: use AWS4-HMAC-SHA256");
     if (a.rfind("AWS4-HMAC-SHA256 ", 0) != 0) {
       fail("AuthorizationHeaderMalformed", "the Authorization header must use the AWS4-HMAC-SHA256 algorithm");
     }
@@ -522,11 +560,28 @@ Caller S3Service::authenticate(Request& req) const {
   caller.payload_hash = payload;
   // Clients sign the path as they sent it; the canonical form re-encodes it, and the raw form is
   // kept as a fallback for clients that encode differently from AWS's rules.
-  std::vector<std::string> uris = {canonical_uri(req.path)};
-  if (uris.front() != req.path && !req.path.empty()) uris.push_back(req.path);
+  // Clients sign the path as they sent it (canonical form first, the raw form as a fallback for
+  // clients that encode differently from AWS's rules). Clients that take the endpoint for a bare
+  // host (GDAL, s3cmd with host_base=HOST:PORT/s3) sign the path without the /s3 mount point and
+  // "HOST:PORT/s3" as the host: that form is accepted too (it covers the same request).
+  std::vector<std::pair<std::string, std::string>> candidates = {{canonical_uri(req.path), headers}};
+  if (candidates.front().first != req.path && !req.path.empty()) candidates.emplace_back(req.path, headers);
+  if (req.path.rfind(kPrefix, 0) == 0) {
+    const std::string_view inner = std::string_view(req.path).substr(kPrefix.size());
+    const std::string inner_uri = canonical_uri(inner.empty() ? "/" : inner);
+    candidates.emplace_back(inner_uri, headers);
+    HeaderList mounted(req.headers.begin(), req.headers.end());
+    for (auto& [n, v] : mounted) {
+      if (http::iequals(n, "host")) v += kPrefix;
+    }
+    std::string mounted_headers;
+    if (canonical_headers(mounted, signed_headers, mounted_headers) && mounted_headers != headers) {
+      candidates.emplace_back(inner_uri, mounted_headers);
+    }
+  }
   bool ok = false;
-  for (const auto& uri : uris) {
-    const auto creq = canonical_request(req.method_text, uri, query, headers, signed_headers, payload);
+  for (const auto& [uri, hdrs] : candidates) {
+    const auto creq = canonical_request(req.method_text, uri, query, hdrs, signed_headers, payload);
     const auto sig = signature(caller.signing_key, string_to_sign(amz_date, caller.scope, creq));
     if (auth::constant_time_equal(sig, lower(provided))) {
       ok = true;
@@ -613,7 +668,8 @@ void S3Service::decode_body(Request& req, const Caller& c) const {
       if (ch == '+') ch = '-';
       if (ch == '/') ch = '_';
     }
-    if (!auth::base64url_decode(b64, raw) || raw.size() != 16) fail("InvalidDigest", "Content-MD5 is not valid base64 MD5");
+    if (!auth::base64url_decode(b64, raw) || raw.size() != 16)
+      fail("InvalidDigest", "Content-MD5 is not valid base64 MD5");
     if (raw != md5_raw(req.body)) fail("BadDigest", "The Content-MD5 you specified did not match what we received.");
   }
 }
@@ -724,9 +780,10 @@ void S3Service::check_bucket(const std::string& bucket, const Caller& c, bool wr
 }
 
 Response S3Service::list_buckets(const Request&, const Caller& c) const {
-  std::string body = fmt::format("<ListAllMyBucketsResult xmlns=\"{}\"><Owner><ID>{}</ID><DisplayName>{}</DisplayName>"
-                                 "</Owner><Buckets>",
-                                 kXmlns, xml_escape(c.cred.user_id), xml_escape(c.cred.email));
+  std::string body = fmt::format(
+      "<ListAllMyBucketsResult xmlns=\"{}\"><Owner><ID>{}</ID><DisplayName>{}</DisplayName>"
+      "</Owner><Buckets>",
+      kXmlns, xml_escape(c.cred.user_id), xml_escape(c.cred.email));
   for (const auto& name : store_.buckets()) {
     std::string created = format_iso8601(services_.started);
     if (name != kPublicBucket) {
@@ -753,7 +810,8 @@ Response S3Service::create_bucket(const Request& req, const std::string& bucket,
   const auto rec = bucket_record(bucket);
   if (rec) {
     if (rec->value("owner", "") == c.cred.user_id) {
-      fail("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.");
+      fail("BucketAlreadyOwnedByYou",
+           "Your previous request to create the named bucket succeeded and you already own it.");
     }
     fail("BucketAlreadyExists", "The requested bucket name is not available");
   }
@@ -763,7 +821,8 @@ Response S3Service::create_bucket(const Request& req, const std::string& bucket,
     if (!record_text) fail("BucketAlreadyExists", "The requested bucket name is not available");
     st::ListRequest lr;
     lr.max_keys = 1;
-    if (!store_.list(bucket, lr).objects.empty()) fail("BucketAlreadyExists", "The requested bucket name is not available");
+    if (!store_.list(bucket, lr).objects.empty())
+      fail("BucketAlreadyExists", "The requested bucket name is not available");
   }
   std::size_t owned = 0;
   for (const auto& name : store_.buckets()) {
@@ -772,7 +831,8 @@ Response S3Service::create_bucket(const Request& req, const std::string& bucket,
     if (r && r->value("owner", "") == c.cred.user_id) ++owned;
   }
   if (owned >= kMaxBucketsPerUser) {
-    fail("TooManyBuckets", fmt::format("You have attempted to create more buckets than allowed ({})", kMaxBucketsPerUser));
+    fail("TooManyBuckets",
+         fmt::format("You have attempted to create more buckets than allowed ({})", kMaxBucketsPerUser));
   }
   store_.create_bucket(bucket);
   nlohmann::json j = {{"owner", c.cred.user_id},
@@ -831,7 +891,8 @@ Response S3Service::list_objects(const Request& req, const std::string& bucket, 
     try {
       result = store_.list(bucket, lr);
     } catch (const Error& e) {
-      if (e.code() == ErrorCode::invalid_parameter) fail("InvalidArgument", "The continuation token provided is incorrect");
+      if (e.code() == ErrorCode::invalid_parameter)
+        fail("InvalidArgument", "The continuation token provided is incorrect");
       throw;
     }
   }
@@ -874,7 +935,8 @@ Response S3Service::list_objects(const Request& req, const std::string& bucket, 
             "</LastModified><ETag>" + xml_escape(meta.etag) + "</ETag><Size>" + std::to_string(o.size) + "</Size>" +
             owner_xml + "<StorageClass>STANDARD</StorageClass></Contents>";
   }
-  for (const auto& p : result.common_prefixes) body += "<CommonPrefixes><Prefix>" + enc(p) + "</Prefix></CommonPrefixes>";
+  for (const auto& p : result.common_prefixes)
+    body += "<CommonPrefixes><Prefix>" + enc(p) + "</Prefix></CommonPrefixes>";
   body += "</ListBucketResult>";
   return xml_response(std::move(body));
 }
@@ -941,12 +1003,9 @@ Response S3Service::get_object(const Request& req, const std::string& bucket, co
   }
   for (const auto& [name, value] : meta.user) res.headers.set(name, value);
   static const std::pair<std::string_view, std::string_view> overrides[] = {
-      {"response-content-type", "Content-Type"},
-      {"response-content-disposition", "Content-Disposition"},
-      {"response-content-encoding", "Content-Encoding"},
-      {"response-content-language", "Content-Language"},
-      {"response-cache-control", "Cache-Control"},
-      {"response-expires", "Expires"},
+      {"response-content-type", "Content-Type"},         {"response-content-disposition", "Content-Disposition"},
+      {"response-content-encoding", "Content-Encoding"}, {"response-content-language", "Content-Language"},
+      {"response-cache-control", "Cache-Control"},       {"response-expires", "Expires"},
   };
   for (const auto& [param, header] : overrides) {
     if (auto v = req.query.get(param)) res.headers.set(header, *v);
@@ -963,8 +1022,7 @@ ObjectMeta meta_from_request(const Request& req) {
   return m;
 }
 
-Response S3Service::put_object(const Request& req, const std::string& bucket, const std::string& key,
-                               const Caller& c) {
+Response S3Service::put_object(const Request& req, const std::string& bucket, const std::string& key, const Caller& c) {
   check_bucket(bucket, c, true);
   check_key(key);
   auto writer = store_.put(bucket, key);
@@ -1019,13 +1077,14 @@ Response S3Service::copy_object(const Request& req, const std::string& bucket, c
   } catch (const Error& e) {
     fail("InvalidArgument", "cannot store the object under this key: " + std::string(e.message()));
   }
-  ObjectMeta meta = req.header("x-amz-metadata-directive").value_or("COPY") == "REPLACE" ? meta_from_request(req)
-                                                                                           : src_meta;
+  ObjectMeta meta =
+      req.header("x-amz-metadata-directive").value_or("COPY") == "REPLACE" ? meta_from_request(req) : src_meta;
   meta.etag = quote_etag(hex_encode(md5.raw()));
   save_meta(bucket, info, meta);
-  return xml_response(fmt::format("<CopyObjectResult xmlns=\"{}\"><LastModified>{}</LastModified><ETag>{}</ETag>"
-                                  "</CopyObjectResult>",
-                                  kXmlns, format_iso8601(info.modified), xml_escape(meta.etag)));
+  return xml_response(
+      fmt::format("<CopyObjectResult xmlns=\"{}\"><LastModified>{}</LastModified><ETag>{}</ETag>"
+                  "</CopyObjectResult>",
+                  kXmlns, format_iso8601(info.modified), xml_escape(meta.etag)));
 }
 
 void S3Service::delete_object(const std::string& bucket, const std::string& key) {
@@ -1096,9 +1155,10 @@ Response S3Service::create_upload(const Request& req, const std::string& bucket,
                       {"content_type", m.content_type},
                       {"user", m.user}};
   write_system(upload_dir(id) + "upload.json", j.dump());
-  return xml_response(fmt::format("<InitiateMultipartUploadResult xmlns=\"{}\"><Bucket>{}</Bucket><Key>{}</Key>"
-                                  "<UploadId>{}</UploadId></InitiateMultipartUploadResult>",
-                                  kXmlns, xml_escape(bucket), xml_escape(key), id));
+  return xml_response(
+      fmt::format("<InitiateMultipartUploadResult xmlns=\"{}\"><Bucket>{}</Bucket><Key>{}</Key>"
+                  "<UploadId>{}</UploadId></InitiateMultipartUploadResult>",
+                  kXmlns, xml_escape(bucket), xml_escape(key), id));
 }
 
 int part_number(const Request& req) {
@@ -1154,9 +1214,10 @@ Response S3Service::list_parts(const Request& req, const std::string& bucket, co
       truncated = true;
       break;
     }
-    parts += fmt::format("<Part><PartNumber>{}</PartNumber><LastModified>{}</LastModified><ETag>{}</ETag>"
-                         "<Size>{}</Size></Part>",
-                         n, j.value("modified", ""), xml_escape(j.value("etag", "")), j.value("size", 0));
+    parts += fmt::format(
+        "<Part><PartNumber>{}</PartNumber><LastModified>{}</LastModified><ETag>{}</ETag>"
+        "<Size>{}</Size></Part>",
+        n, j.value("modified", ""), xml_escape(j.value("etag", "")), j.value("size", 0));
     last = n;
     ++count;
   }
@@ -1204,8 +1265,9 @@ Response S3Service::complete_upload(const Request& req, const std::string& bucke
   }
   for (std::size_t i = 0; i + 1 < numbers.size(); ++i) {
     if (have[numbers[i]].value("size", std::uint64_t{0}) < kMinPartSize) {
-      fail("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size (parts but the last "
-                             "must be at least 5 MiB)");
+      fail("EntityTooSmall",
+           "Your proposed upload is smaller than the minimum allowed size (parts but the last "
+           "must be at least 5 MiB)");
     }
   }
   // Assembled by streaming the parts into one atomic write: nothing is visible before commit().
@@ -1235,12 +1297,12 @@ Response S3Service::complete_upload(const Request& req, const std::string& bucke
   if (upload.contains("user")) meta.user = upload["user"].get<std::map<std::string, std::string>>();
   save_meta(bucket, info, meta);
   drop_upload(id);
-  const std::string location = req.base_url + std::string(kPrefix) + "/" + aws_uri_encode(bucket, true) + "/" +
-                               aws_uri_encode(key, false);
-  return xml_response(fmt::format("<CompleteMultipartUploadResult xmlns=\"{}\"><Location>{}</Location>"
-                                  "<Bucket>{}</Bucket><Key>{}</Key><ETag>{}</ETag></CompleteMultipartUploadResult>",
-                                  kXmlns, xml_escape(location), xml_escape(bucket), xml_escape(key),
-                                  xml_escape(meta.etag)));
+  const std::string location =
+      req.base_url + std::string(kPrefix) + "/" + aws_uri_encode(bucket, true) + "/" + aws_uri_encode(key, false);
+  return xml_response(
+      fmt::format("<CompleteMultipartUploadResult xmlns=\"{}\"><Location>{}</Location>"
+                  "<Bucket>{}</Bucket><Key>{}</Key><ETag>{}</ETag></CompleteMultipartUploadResult>",
+                  kXmlns, xml_escape(location), xml_escape(bucket), xml_escape(key), xml_escape(meta.etag)));
 }
 
 Response S3Service::abort_upload(const Request& req, const std::string& bucket, const std::string& key,
@@ -1296,12 +1358,12 @@ Response S3Service::handle(Request& req) {
     res = list_buckets(req, c);
   } else if (key.empty()) {
     static const std::initializer_list<std::string_view> unsupported = {
-        "acl",     "policy",  "versioning", "tagging",   "lifecycle",   "cors",     "website",  "logging",
-        "notification", "encryption", "object-lock", "versions", "replication", "uploads"};
+        "acl",     "policy",       "versioning", "tagging",     "lifecycle", "cors",        "website",
+        "logging", "notification", "encryption", "object-lock", "versions",  "replication", "uploads"};
     if (get && req.query.has("location")) {
       check_bucket(bucket, c, false);
-      res = xml_response(fmt::format("<LocationConstraint xmlns=\"{}\">{}</LocationConstraint>", kXmlns,
-                                     xml_escape(region_)));
+      res = xml_response(
+          fmt::format("<LocationConstraint xmlns=\"{}\">{}</LocationConstraint>", kXmlns, xml_escape(region_)));
     } else if (m == http::Method::post && req.query.has("delete")) {
       res = delete_objects(req, bucket, c);
     } else if (has_any(req, unsupported)) {
@@ -1361,8 +1423,8 @@ void register_routes(http::Router& router, const Services& services) {
   auto s3 = std::make_shared<S3Service>(services);
   http::Handler handler = [s3](Request& req) { return s3->handle(req); };
   for (const char* path : {"/s3", "/s3/{bucket}", "/s3/{bucket}/{key:path}"}) {
-    for (auto m : {http::Method::get, http::Method::head, http::Method::put, http::Method::post,
-                   http::Method::delete_}) {
+    for (auto m :
+         {http::Method::get, http::Method::head, http::Method::put, http::Method::post, http::Method::delete_}) {
       router.add(m, path, handler, http::ErrorFormat::s3);
     }
   }

@@ -136,9 +136,9 @@ bool canonical_headers(const HeaderList& headers, std::string_view signed_header
   return true;
 }
 
-std::string canonical_request(std::string_view method, std::string_view canonical_uri,
-                              std::string_view canonical_query, std::string_view canonical_headers,
-                              std::string_view signed_headers, std::string_view payload_hash) {
+std::string canonical_request(std::string_view method, std::string_view canonical_uri, std::string_view canonical_query,
+                              std::string_view canonical_headers, std::string_view signed_headers,
+                              std::string_view payload_hash) {
   std::string out;
   out.reserve(256 + canonical_headers.size());
   out.append(method).append("\n");

@@ -32,9 +32,9 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 // header is absent from the request.
 bool canonical_headers(const HeaderList& headers, std::string_view signed_headers, std::string& out);
 
-std::string canonical_request(std::string_view method, std::string_view canonical_uri,
-                              std::string_view canonical_query, std::string_view canonical_headers,
-                              std::string_view signed_headers, std::string_view payload_hash);
+std::string canonical_request(std::string_view method, std::string_view canonical_uri, std::string_view canonical_query,
+                              std::string_view canonical_headers, std::string_view signed_headers,
+                              std::string_view payload_hash);
 // "AWS4-HMAC-SHA256\n<amz date>\n<scope>\n<hex sha256 of canonical request>"
 std::string string_to_sign(std::string_view amz_date, std::string_view scope, std::string_view canonical_request);
 // HMAC chain over date (YYYYMMDD), region, service and "aws4_request".
