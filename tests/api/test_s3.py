@@ -132,6 +132,16 @@ class S3(unittest.TestCase):
         self.assertTrue(r["IsTruncated"])
         self.assertEqual(len(r["Contents"]), 1)
 
+    def test_downloads_count_towards_the_monthly_volume(self):
+        key = "Sentinel-2/MSI/L2A/2022/06/17/S2A_TEST.SAFE/GRANULE/IMG_DATA/blob.bin"
+        dana = client(*make_user("dana@example.org"))
+        dana.get_object(Bucket="eodata", Key=key)["Body"].read()
+        token = requests.post(URL + "/auth/realms/CDSE/protocol/openid-connect/token",
+                              data={"grant_type": "password", "username": "dana@example.org",
+                                    "password": "a-long-password", "client_id": "cdse-public"}).json()["access_token"]
+        quotas = requests.get(URL + "/me/quotas", headers={"Authorization": "Bearer " + token}).json()
+        self.assertEqual(quotas["usage"].get("download_bytes"), len(self.blob), quotas)
+
     def test_eodata_is_read_only(self):
         for call in (lambda: self.s3.put_object(Bucket="eodata", Key="x.txt", Body=b"x"),
                      lambda: self.s3.delete_object(Bucket="eodata", Key=TIF_KEY),

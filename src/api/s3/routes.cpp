@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include "auth/service.hpp"
 #include "core/error.hpp"
 #include "core/time.hpp"
+#include "http/body.hpp"
 #include "http/range.hpp"
 
 namespace ds::api::s3 {
@@ -376,6 +378,33 @@ std::string guess_content_type(std::string_view key) {
   }
   return "application/octet-stream";
 }
+
+// Counts the bytes of a GetObject body actually sent against the caller's monthly download volume.
+class CountedStream final : public http::BodyStream {
+ public:
+  CountedStream(std::shared_ptr<http::BodyStream> inner, auth::QuotaService* quotas, auth::QuotaSubject subject)
+      : inner_(std::move(inner)), quotas_(quotas), subject_(std::move(subject)) {}
+  ~CountedStream() override {
+    if (sent_ == 0 || !quotas_) return;
+    try {
+      quotas_->account_download_bytes(subject_, sent_);
+    } catch (const std::exception&) {
+      // accounting must never break a response
+    }
+  }
+  std::optional<std::uint64_t> size() const override { return inner_->size(); }
+  std::size_t read(char* out, std::size_t capacity) override {
+    const auto n = inner_->read(out, capacity);
+    sent_ += n;
+    return n;
+  }
+
+ private:
+  std::shared_ptr<http::BodyStream> inner_;
+  auth::QuotaService* quotas_;
+  auth::QuotaSubject subject_;
+  std::uint64_t sent_ = 0;
+};
 
 // ---- the service --------------------------------------------------------------------------------
 
@@ -770,9 +799,10 @@ void S3Service::check_bucket(const std::string& bucket, const Caller& c, bool wr
   }
   const auto rec = bucket_record(bucket);
   if (!rec) {
-    if (store_.bucket_exists(bucket) && !bucket_record(bucket) &&
-        !read_system("buckets/" + bucket + ".json").has_value())
+    // A store bucket that no user owns (and never did) is a system bucket.
+    if (store_.bucket_exists(bucket) && !read_system("buckets/" + bucket + ".json")) {
       fail("AccessDenied", "Access Denied");
+    }
     fail("NoSuchBucket", "The specified bucket does not exist");
   }
   if (rec->value("owner", "") != c.cred.user_id) fail("AccessDenied", "Access Denied");
@@ -1000,6 +1030,10 @@ Response S3Service::get_object(const Request& req, const std::string& bucket, co
     Error e = s3_error("InvalidRange", "The requested range is not satisfiable");
     e.with_header("Content-Range", "bytes */" + std::to_string(info->size));
     throw e;
+  }
+  if (res.stream && services_.quotas) {
+    res.stream = std::make_shared<CountedStream>(res.stream, services_.quotas,
+                                                 auth::QuotaSubject{c.cred.user_id, c.cred.typology, true});
   }
   for (const auto& [name, value] : meta.user) res.headers.set(name, value);
   static const std::pair<std::string_view, std::string_view> overrides[] = {
