@@ -1462,7 +1462,8 @@ void register_routes(http::Router& router, const Services& services) {
       router.add(m, path, handler, http::ErrorFormat::s3);
     }
   }
-  router.add_link({"s3", "/s3", "S3-compatible object access (AWS Signature V4)", "application/xml"});
+  // No landing-page link: the landing page lists what answers an anonymous GET, and /s3 needs a
+  // signature.
 }
 
 }  // namespace ds::api::s3
