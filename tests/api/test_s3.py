@@ -58,14 +58,14 @@ def code_of(ctx):
     return ctx.exception.response["Error"]["Code"]
 
 
-def signed_headers(key, secret, method, path, headers=None, payload="UNSIGNED-PAYLOAD", when=None):
+def signed_headers(key, secret, method, path, headers=None, payload="UNSIGNED-PAYLOAD", when=None, query=""):
     """SigV4 headers for a raw request of `path` exactly as given (no normalisation of '..')."""
     amz_date = (when or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     scope = f"{amz_date[:8]}/default/s3/aws4_request"
     h = {"Host": HOSTPORT, "x-amz-date": amz_date, "x-amz-content-sha256": payload, **(headers or {})}
     names = sorted(k.lower() for k in h)
     lowered = {k.lower(): v for k, v in h.items()}
-    canonical = "\n".join([method, urllib.parse.quote(urllib.parse.unquote(path), safe="/~"), "",
+    canonical = "\n".join([method, urllib.parse.quote(urllib.parse.unquote(path), safe="/~"), query,
                            "".join(f"{n}:{lowered[n]}\n" for n in names), ";".join(names), payload])
     sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
 
@@ -369,6 +369,28 @@ class S3(unittest.TestCase):
             status, text = self.raw("GET", path, signed_headers(self.key, self.secret, "GET", path))
             self.assertEqual(status, 400, text)
             self.assertIn("<Code>InvalidArgument</Code>", text)
+
+    def test_malformed_xml_and_bucket_deletion(self):
+        self.s3.create_bucket(Bucket="ana-scratch")
+        self.s3.put_object(Bucket="ana-scratch", Key="k", Body=b"v")
+        body = b"<Delete><Object><Key>k</Key></Object>"  # not closed
+        path = "/s3/ana-scratch?delete"
+        h = signed_headers(self.key, self.secret, "POST", "/s3/ana-scratch", {"Content-Length": str(len(body))},
+                           payload=hashlib.sha256(body).hexdigest(), query="delete=")
+        status, text = self.raw("POST", path, h, body)
+        self.assertEqual(status, 400, text)
+        self.assertIn("<Code>MalformedXML</Code>", text)
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.delete_bucket(Bucket="ana-scratch")
+        self.assertEqual(code_of(ctx), "BucketNotEmpty")
+        self.s3.delete_object(Bucket="ana-scratch", Key="k")
+        self.s3.delete_bucket(Bucket="ana-scratch")
+        self.assertNotIn("ana-scratch", [b["Name"] for b in self.s3.list_buckets()["Buckets"]])
+        self.bob.create_bucket(Bucket="ana-scratch")  # a deleted name can be claimed again
+        self.bob.put_object(Bucket="ana-scratch", Key="bob.txt", Body=b"bob")
+        with self.assertRaises(ClientError) as ctx:
+            self.s3.list_objects_v2(Bucket="ana-scratch")
+        self.assertEqual(code_of(ctx), "AccessDenied")
 
     def test_upload_cut_off_half_way_leaves_nothing(self):
         path = "/s3/ana-results/cut.bin"

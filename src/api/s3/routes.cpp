@@ -670,7 +670,8 @@ std::string S3Service::decode_chunked(const std::string& body, const Caller* c) 
 void S3Service::decode_body(Request& req, const Caller& c) const {
   const std::string& mode = c.payload_hash;
   const bool chunked = mode.rfind("STREAMING-", 0) == 0;
-  if (mode == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") {
+  if (mode == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" || mode == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER") {
+    // With a trailer, the chunks are verified; the trailer (a checksum we do not use) is ignored.
     req.body = decode_chunked(req.body, &c);
   } else if (mode == "STREAMING-UNSIGNED-PAYLOAD-TRAILER") {
     req.body = decode_chunked(req.body, nullptr);
