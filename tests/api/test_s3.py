@@ -199,7 +199,11 @@ class S3(unittest.TestCase):
                             Body=b"x" * 1000)
         parts = self.s3.list_parts(Bucket="ana-results", Key="aborted.bin", UploadId=up["UploadId"])
         self.assertEqual([p["PartNumber"] for p in parts["Parts"]], [1])
+        listed = self.s3.list_multipart_uploads(Bucket="ana-results", Prefix="aborted")
+        self.assertEqual([(u["Key"], u["UploadId"]) for u in listed["Uploads"]], [("aborted.bin", up["UploadId"])])
+        self.assertNotIn("Uploads", self.bob.list_multipart_uploads(Bucket="eodata"))
         self.s3.abort_multipart_upload(Bucket="ana-results", Key="aborted.bin", UploadId=up["UploadId"])
+        self.assertNotIn("Uploads", self.s3.list_multipart_uploads(Bucket="ana-results", Prefix="aborted"))
         with self.assertRaises(ClientError) as ctx:
             self.s3.list_parts(Bucket="ana-results", Key="aborted.bin", UploadId=up["UploadId"])
         self.assertEqual(code_of(ctx), "NoSuchUpload")

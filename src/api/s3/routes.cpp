@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -463,6 +464,7 @@ class S3Service {
   Response list_parts(const Request& req, const std::string& bucket, const std::string& key, const Caller& c) const;
   Response complete_upload(const Request& req, const std::string& bucket, const std::string& key, const Caller& c);
   Response abort_upload(const Request& req, const std::string& bucket, const std::string& key, const Caller& c);
+  Response list_uploads(const Request& req, const std::string& bucket, const Caller& c) const;
 
   // -- system objects (small JSON documents in the system bucket)
   std::optional<std::string> read_system(const std::string& key) const;
@@ -1349,6 +1351,70 @@ Response S3Service::abort_upload(const Request& req, const std::string& bucket, 
   return Response::empty(204);
 }
 
+Response S3Service::list_uploads(const Request& req, const std::string& bucket, const Caller& c) const {
+  check_bucket(bucket, c, false);
+  const std::string prefix = req.query.get("prefix").value_or("");
+  const std::string key_marker = req.query.get("key-marker").value_or("");
+  const std::string id_marker = req.query.get("upload-id-marker").value_or("");
+  int max_uploads = 1000;
+  if (auto v = req.query.get("max-uploads")) {
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), max_uploads);
+    if (ec != std::errc() || p != v->data() + v->size() || max_uploads < 0) {
+      fail("InvalidArgument", "max-uploads must be a non-negative integer");
+    }
+    max_uploads = std::min(max_uploads, 1000);
+  }
+  // (key, upload id, initiated) of this owner's uploads into this bucket, in S3's order.
+  std::vector<std::tuple<std::string, std::string, std::string>> uploads;
+  if (store_.bucket_exists(kSystemBucket)) {
+    st::ListRequest lr;
+    lr.prefix = "uploads/";
+    lr.delimiter = "/";
+    while (true) {
+      const auto page = store_.list(kSystemBucket, lr);
+      for (const auto& folder : page.common_prefixes) {
+        const auto text = read_system(folder + "upload.json");
+        if (!text) continue;
+        const auto j = nlohmann::json::parse(*text, nullptr, false);
+        if (j.is_discarded() || j.value("bucket", "") != bucket || j.value("owner", "") != c.cred.user_id) continue;
+        const std::string key = j.value("key", "");
+        if (key.rfind(prefix, 0) != 0) continue;
+        const std::string id = folder.substr(8, folder.size() - 9);
+        uploads.emplace_back(key, id, j.value("initiated", ""));
+      }
+      if (!page.truncated) break;
+      lr.continuation = page.next_continuation;
+    }
+  }
+  std::sort(uploads.begin(), uploads.end());
+  std::string body;
+  int count = 0;
+  bool truncated = false;
+  std::string next_key, next_id;
+  for (const auto& [key, id, initiated] : uploads) {
+    if (!key_marker.empty() && (key < key_marker || (key == key_marker && (id_marker.empty() || id <= id_marker)))) {
+      continue;
+    }
+    if (count == max_uploads) {
+      truncated = true;
+      break;
+    }
+    body += fmt::format(
+        "<Upload><Key>{}</Key><UploadId>{}</UploadId><Initiator><ID>{}</ID></Initiator><Owner><ID>{}"
+        "</ID></Owner><StorageClass>STANDARD</StorageClass><Initiated>{}</Initiated></Upload>",
+        xml_escape(key), id, xml_escape(c.cred.user_id), xml_escape(c.cred.user_id), initiated);
+    next_key = key;
+    next_id = id;
+    ++count;
+  }
+  return xml_response(fmt::format(
+      "<ListMultipartUploadsResult xmlns=\"{}\"><Bucket>{}</Bucket><KeyMarker>{}</KeyMarker>"
+      "<UploadIdMarker>{}</UploadIdMarker><NextKeyMarker>{}</NextKeyMarker><NextUploadIdMarker>{}</NextUploadIdMarker>"
+      "<Prefix>{}</Prefix><MaxUploads>{}</MaxUploads><IsTruncated>{}</IsTruncated>{}</ListMultipartUploadsResult>",
+      kXmlns, xml_escape(bucket), xml_escape(key_marker), xml_escape(id_marker), xml_escape(truncated ? next_key : ""),
+      truncated ? next_id : "", xml_escape(prefix), max_uploads, truncated ? "true" : "false", body));
+}
+
 // ---- dispatch -------------------------------------------------------------------------------------
 
 bool has_any(const Request& req, std::initializer_list<std::string_view> names) {
@@ -1393,12 +1459,14 @@ Response S3Service::handle(Request& req) {
     res = list_buckets(req, c);
   } else if (key.empty()) {
     static const std::initializer_list<std::string_view> unsupported = {
-        "acl",     "policy",       "versioning", "tagging",     "lifecycle", "cors",        "website",
-        "logging", "notification", "encryption", "object-lock", "versions",  "replication", "uploads"};
+        "acl",     "policy",       "versioning", "tagging",     "lifecycle", "cors",       "website",
+        "logging", "notification", "encryption", "object-lock", "versions",  "replication"};
     if (get && req.query.has("location")) {
       check_bucket(bucket, c, false);
       res = xml_response(
           fmt::format("<LocationConstraint xmlns=\"{}\">{}</LocationConstraint>", kXmlns, xml_escape(region_)));
+    } else if (get && req.query.has("uploads")) {
+      res = list_uploads(req, bucket, c);
     } else if (m == http::Method::post && req.query.has("delete")) {
       res = delete_objects(req, bucket, c);
     } else if (has_any(req, unsupported)) {
