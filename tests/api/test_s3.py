@@ -354,6 +354,18 @@ class S3(unittest.TestCase):
             carol.list_buckets()
         self.assertEqual((code_of(ctx), ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"]), ("SlowDown", 503))
 
+    def test_unsigned_payload_with_trailer(self):
+        """STREAMING-UNSIGNED-PAYLOAD-TRAILER (newer SDKs' checksum uploads): chunks, then a trailer."""
+        body = b"5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n"
+        path = "/s3/ana-results/trailer.txt"
+        h = signed_headers(self.key, self.secret, "PUT", path,
+                           {"Content-Length": str(len(body)), "Content-Encoding": "aws-chunked",
+                            "x-amz-decoded-content-length": "11", "x-amz-trailer": "x-amz-checksum-crc32"},
+                           payload="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        status, text = self.raw("PUT", path, h, body)
+        self.assertEqual(status, 200, text)
+        self.assertEqual(self.s3.get_object(Bucket="ana-results", Key="trailer.txt")["Body"].read(), b"hello world")
+
     # -- bad input ------------------------------------------------------------------------------------
     def raw(self, method, path, headers, body=b""):
         conn = http.client.HTTPConnection(HOSTPORT, timeout=10)
