@@ -3,6 +3,7 @@
 #include "api/auth/routes.hpp"
 #include "api/odata/routes.hpp"
 #include "api/opensearch/routes.hpp"
+#include "api/s3/routes.hpp"
 #include "api/service/routes.hpp"
 #include "api/stac/routes.hpp"
 
@@ -14,6 +15,7 @@ void register_all_routes(http::Router& router, const api::Services& services) {
   api::odata::register_routes(router, services);
   api::opensearch::register_routes(router, services);
   api::stac::register_routes(router, services);
+  api::s3::register_routes(router, services);
 }
 
 }  // namespace ds::app

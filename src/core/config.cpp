@@ -172,6 +172,14 @@ const std::vector<SettingDef>& definitions() {
         "STAC item search counts matches exactly up to this many (numberMatched); beyond it the count is "
         "reported as a lower bound. 0 counts exactly always."},
        [](Config& c, const ConfigValue& v) { c.stac_count_limit = as_uint("stac.count_limit", v); }},
+      {{"s3.region", "string", "\"default\"",
+        "Region of the S3 API at /s3 (reported by GetBucketLocation; CDSE uses \"default\"). Requests signed for "
+        "any region are accepted."},
+       [](Config& c, const ConfigValue& v) {
+         if (v.value.empty() || v.value.find_first_of("/ ") != std::string::npos)
+           bad_value("s3.region", v, "a non-empty name without '/' or spaces");
+         c.s3_region = v.value;
+       }},
       {{"http.header_limit", "size", "\"16KiB\"", "Largest request head (request line + headers); larger gets 431."},
        [](Config& c, const ConfigValue& v) { c.http.header_limit = as_size("http.header_limit", v); }},
       {{"http.body_limit", "size", "\"16MiB\"", "Largest request body; larger gets 413."},

@@ -57,6 +57,8 @@ struct Config {
   AuthSettings auth;
   // STAC item search counts matches exactly up to this many, then reports a lower bound (0 = always exact).
   std::size_t stac_count_limit = 10'000;
+  // S3 API (src/api/s3): the region clients sign with and GetBucketLocation reports.
+  std::string s3_region = "default";
 };
 
 // A user-supplied raw value for one setting, with where it came from (for error messages).

@@ -437,7 +437,9 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn) {
 
     if (hec) {
       if (hec == bhttp::error::body_limit) {
-        // A declared Content-Length over the limit is refused before any body byte is read.
+        // A declared Content-Length over the limit is refused before any body byte is read. The
+        // request line has been parsed, so the error is rendered in the format of the path asked.
+        req.target = std::string(parser.get().target());
         co_await reject_and_close(ErrorCode::payload_too_large,
                                   "request body exceeds " + std::to_string(config.http.body_limit) + " bytes", true);
       } else if (hec == bhttp::error::header_limit) {
