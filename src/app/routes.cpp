@@ -1,6 +1,7 @@
 #include "app/routes.hpp"
 
 #include "api/auth/routes.hpp"
+#include "api/download/routes.hpp"
 #include "api/odata/routes.hpp"
 #include "api/service/routes.hpp"
 
@@ -10,6 +11,7 @@ void register_all_routes(http::Router& router, const api::Services& services) {
   api::service::register_routes(router, services);
   api::auth::register_routes(router, services);
   api::odata::register_routes(router, services);
+  api::download::register_routes(router, services);
 }
 
 }  // namespace ds::app

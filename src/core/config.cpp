@@ -168,6 +168,18 @@ const std::vector<SettingDef>& definitions() {
         "Quota overrides, TYPOLOGY.LIMIT=VALUE (e.g. \"general.processing_per_minute=600\"; VALUE 'unlimited' "
         "removes a limit). See docs/operator.md for the limits and their defaults."},
        [](Config& c, const ConfigValue& v) { c.auth.quota_limits = as_list(v.value); }},
+      {{"download.order_delay", "duration", "\"30s\"",
+        "An order of an offline product (POST …/Products(<id>)/OData.CSC.Order) is fulfilled after this delay."},
+       [](Config& c, const ConfigValue& v) { c.download.order_delay = as_duration("download.order_delay", v); }},
+      {{"download.archive_bucket", "string", "\"archive\"",
+        "Bucket of the long-term archive: an offline product's objects are there under the same keys; an order "
+        "copies them back into the online bucket."},
+       [](Config& c, const ConfigValue& v) {
+         if (v.value.size() < 3 || v.value.size() > 63 ||
+             v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") != std::string::npos)
+           bad_value("download.archive_bucket", v, "an S3 bucket name (3-63 lower-case letters, digits, '.', '-')");
+         c.download.archive_bucket = v.value;
+       }},
       {{"http.header_limit", "size", "\"16KiB\"", "Largest request head (request line + headers); larger gets 431."},
        [](Config& c, const ConfigValue& v) { c.http.header_limit = as_size("http.header_limit", v); }},
       {{"http.body_limit", "size", "\"16MiB\"", "Largest request body; larger gets 413."},

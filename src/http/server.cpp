@@ -339,6 +339,11 @@ awaitable<bool> Server::Impl::write_response(Connection& conn, Request& req, Res
   std::uint64_t sent = 0;
   while (true) {
     std::size_t n = 0;
+    if (const auto wait = res.stream->pause(); wait > std::chrono::steady_clock::duration::zero()) {
+      net::steady_timer pacing(conn.stream.get_executor(), wait);
+      beast::error_code pec;
+      co_await pacing.async_wait(redirect_error(use_awaitable, pec));
+    }
     try {
       n = res.stream->read(buffer.data(), buffer.size());
     } catch (const std::exception& e) {
