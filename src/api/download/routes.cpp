@@ -107,11 +107,14 @@ class MeteredStream : public http::BodyStream {
     const std::size_t n = inner_->read(out, capacity);
     sent_ += n;
     unaccounted_ += n;
-    if (unaccounted_ >= (4u << 20) || n == 0) flush();
+    const auto total = inner_->size();
+    done_ = n == 0 || (total && sent_ >= *total);
+    if (unaccounted_ >= (4u << 20) || done_) flush();
+    if (done_) slot_.reset();  // the connection slot is free as soon as the last byte is out
     return n;
   }
   std::chrono::steady_clock::duration pause() override {
-    if (bandwidth_ <= 0 || sent_ == 0) return {};
+    if (bandwidth_ <= 0 || sent_ == 0 || done_) return {};
     const auto due = started_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                     std::chrono::duration<double>(static_cast<double>(sent_) / bandwidth_));
     const auto now = std::chrono::steady_clock::now();
@@ -132,6 +135,7 @@ class MeteredStream : public http::BodyStream {
   std::chrono::steady_clock::time_point started_;
   std::uint64_t sent_ = 0;
   std::uint64_t unaccounted_ = 0;
+  bool done_ = false;
 };
 
 // ---- orders of offline products ------------------------------------------------------------------
