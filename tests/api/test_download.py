@@ -286,6 +286,11 @@ class Download(unittest.TestCase):
             found = any(x.get("product") == self.l2a["Id"] and x["download_bytes"] == 1000 for x in lines)
             time.sleep(0.3)
         self.assertTrue(found)
+        # Tokens given as ?token= (test_curl_resumes_… ran before) never reach the access log.
+        with open(os.environ["DATASPACE_ACCESS_LOG"]) as f:
+            text = f.read()
+        self.assertIn("token=REDACTED", text)
+        self.assertNotIn(self.alice, text)
 
     # ---- offline products and orders ------------------------------------------------------------
 
