@@ -299,6 +299,9 @@ class Download(unittest.TestCase):
         url = f"{ODATA}/Products({p['Id']})/$value"
         run("offline", "--data", DATA, p["Name"])
         self.assertFalse(requests.get(f"{ODATA}/Products({p['Id']})").json()["Online"])
+        root = requests.get(f"{ODATA}/Products({p['Id']})/Nodes").json()["result"]  # still browsable
+        self.assertGreater(root[0]["ChildrenNumber"], 0)
+        self.assertGreater(len(requests.get(root[0]["Nodes"]["uri"]).json()["result"]), 0)
         body = zipper_error(self, requests.get(url, headers=bearer(self.alice)), 409, "DAT-ZIP-409")
         self.assertIn("OData.CSC.Order", body["message"])
         # Ordering needs a token.

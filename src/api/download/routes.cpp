@@ -506,12 +506,18 @@ class DownloadApi {
     lr.delimiter = "/";
     std::size_t n = 0;
     while (true) {
-      const auto page = s_.objects->list(p.bucket, lr);
+      const auto page = s_.objects->list(tree_bucket(p), lr);
       n += page.objects.size() + page.common_prefixes.size();
       if (!page.truncated || n > 100'000) break;
       lr.continuation = page.next_continuation;
     }
     return n;
+  }
+
+  // Where the product's tree is listed from: an offline product's files are in the archive
+  // bucket, and its Nodes stay browsable (only $value needs it online).
+  std::string tree_bucket(const catalog::Product& p) const {
+    return p.online ? p.bucket : s_.config.download.archive_bucket;
   }
 
   static json node(const std::string& name, std::uint64_t length, std::size_t children, const std::string& uri) {
@@ -526,7 +532,7 @@ class DownloadApi {
     const catalog::Product p = product(req);
     json result = json::array();
     if (packed(p)) {
-      const auto info = s_.objects->head(p.bucket, p.key);
+      const auto info = s_.objects->head(tree_bucket(p), p.key);
       result.push_back(node(p.name, info ? info->size : 0, 0, nodes_uri(req, p, "")));
     } else {
       result.push_back(node(p.name, 0, children_count(p, p.key + "/"), nodes_uri(req, p, "")));
@@ -542,14 +548,15 @@ class DownloadApi {
       return http::Response::json({{"result", json::array()}});
     }
     const std::string base = p.key + (rel.empty() ? "" : "/" + rel);
-    if (!rel.empty() && s_.objects->head(p.bucket, base)) return http::Response::json({{"result", json::array()}});
+    if (!rel.empty() && s_.objects->head(tree_bucket(p), base))
+      return http::Response::json({{"result", json::array()}});
     storage::ListRequest lr;
     lr.prefix = base + "/";
     lr.delimiter = "/";
     json result = json::array();
     bool any = false;
     while (true) {
-      const auto page = s_.objects->list(p.bucket, lr);
+      const auto page = s_.objects->list(tree_bucket(p), lr);
       std::vector<std::pair<std::string, json>> items;
       for (const auto& cp : page.common_prefixes) {
         any = true;
