@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -377,12 +378,43 @@ class DownloadApi {
   // The CRC-32 of every file, keyed by the listing's fingerprint: from memory, else from the
   // sidecar object zipcache/<bucket>/<key>.<fingerprint>.json, else computed (one sequential read
   // of the product) and stored there for the next request and the next node.
+  // Concurrent first downloads of one product wait for a single computation.
   std::vector<std::uint32_t> crcs(const catalog::Product& p, const std::vector<storage::ObjectInfo>& objects,
                                   const std::string& fingerprint) {
+    std::shared_ptr<std::promise<std::vector<std::uint32_t>>> promise;
+    std::shared_future<std::vector<std::uint32_t>> pending;
     {
       std::lock_guard lock(mutex_);
       if (auto it = crc_memory_.find(fingerprint); it != crc_memory_.end()) return it->second;
+      if (auto it = crc_pending_.find(fingerprint); it != crc_pending_.end()) {
+        pending = it->second;
+      } else {
+        promise = std::make_shared<std::promise<std::vector<std::uint32_t>>>();
+        crc_pending_[fingerprint] = promise->get_future().share();
+      }
     }
+    if (!promise) return pending.get();
+    try {
+      auto out = load_or_compute_crcs(p, objects, fingerprint);
+      std::lock_guard lock(mutex_);
+      if (crc_memory_.size() > 4096) crc_memory_.clear();
+      crc_memory_[fingerprint] = out;
+      crc_pending_.erase(fingerprint);
+      promise->set_value(out);
+      return out;
+    } catch (...) {
+      {
+        std::lock_guard lock(mutex_);
+        crc_pending_.erase(fingerprint);
+      }
+      promise->set_exception(std::current_exception());
+      throw;
+    }
+  }
+
+  std::vector<std::uint32_t> load_or_compute_crcs(const catalog::Product& p,
+                                                  const std::vector<storage::ObjectInfo>& objects,
+                                                  const std::string& fingerprint) {
     const std::string cache_key = p.bucket + "/" + p.key + "." + fingerprint.substr(0, 32) + ".json";
     std::vector<std::uint32_t> out;
     try {
@@ -412,9 +444,6 @@ class DownloadApi {
         log::warn("zipper: could not store CRC cache {}: {}", cache_key, e.what());
       }
     }
-    std::lock_guard lock(mutex_);
-    if (crc_memory_.size() > 4096) crc_memory_.clear();
-    crc_memory_[fingerprint] = out;
     return out;
   }
 
@@ -717,6 +746,7 @@ class DownloadApi {
   const Services& s_;
   std::mutex mutex_;
   std::unordered_map<std::string, std::vector<std::uint32_t>> crc_memory_;  // by listing fingerprint
+  std::unordered_map<std::string, std::shared_future<std::vector<std::uint32_t>>> crc_pending_;
   Orders orders_;
 };
 
