@@ -712,8 +712,10 @@ class DownloadApi {
     if (!rel.empty()) req.ctx.log_fields["node"] = rel;
     if (!res.stream || req.method == http::Method::head) return res;
     const auto size = res.stream->size();
-    req.ctx.log_fields["download_bytes"] = size.value_or(0);
-    if (!s_.quotas) return res;
+    if (!s_.quotas) {
+      req.ctx.log_fields["download_bytes"] = size.value_or(0);
+      return res;
+    }
     const da::QuotaSubject subject = auth::quota_subject(req);
     da::QuotaDecision decision;
     std::shared_ptr<da::DownloadSlot> slot = s_.quotas->open_download(subject, decision);
@@ -727,6 +729,7 @@ class DownloadApi {
       for (const auto& [k, v] : e.headers()) z.with_header(k, v);
       throw z;
     }
+    req.ctx.log_fields["download_bytes"] = size.value_or(0);
     const auto& prof = s_.quotas->profile(subject.typology);
     if (slot->bandwidth() > 0)
       res.headers.set("X-Download-Bandwidth", fmt::format("{}", static_cast<long long>(slot->bandwidth())));
