@@ -236,6 +236,30 @@ class Download(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("Driver: GTiff", r.stdout)
         self.assertIn("Size is", r.stdout)
+        # The same with the token in a header instead of the URL.
+        env["GDAL_HTTP_HEADERS"] = "Authorization: Bearer " + self.alice
+        r = subprocess.run(["gdalinfo", "-stats", "/vsicurl/" + url.split("?")[0]], capture_output=True, text=True,
+                           timeout=60, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("STATISTICS_MEAN", r.stdout)
+
+    def test_many_concurrent_downloads(self):
+        import concurrent.futures
+        import random
+        admin = token("admin@example.org", "admin-password", "admin")  # no connection limit
+        n = len(self.zip_bytes)
+        rng = random.Random(7)
+        spans = [(o, min(n, o + (1 << 20)) - 1) for o in (rng.randrange(0, n) for _ in range(64))]
+
+        def fetch(span):
+            with requests.get(self.url, headers={**bearer(admin), "Range": f"bytes={span[0]}-{span[1]}"}) as r:
+                return r.status_code, r.content
+
+        with concurrent.futures.ThreadPoolExecutor(64) as pool:
+            results = list(pool.map(fetch, spans))
+        for (first, last), (status, body) in zip(spans, results):
+            self.assertEqual(status, 206)
+            self.assertEqual(body, self.zip_bytes[first:last + 1])
 
     # ---- limits ---------------------------------------------------------------------------------
 
