@@ -94,7 +94,6 @@ int serve(const Config& config, bool demo, const ExtraRoutes& extra_routes) {
   }
 
   http::Metrics metrics;
-  http::Router router(metrics);
   api::Services services{config, {}, std::chrono::system_clock::now(), nullptr, nullptr, nullptr};
   const auto collections = catalog::CollectionRegistry::load(
       config.collections_dir.empty() ? std::nullopt : std::optional<std::filesystem::path>(config.collections_dir));
@@ -119,6 +118,8 @@ int serve(const Config& config, bool demo, const ExtraRoutes& extra_routes) {
   services.quotas = identity->quotas.get();
   services.policy = &identity->policy;
   api::auth::install_default_policy(identity->policy);
+  // Declared after the stores so that it (and the background jobs its families own) goes first.
+  http::Router router(metrics);
   register_all_routes(router, services);
   if (extra_routes) extra_routes(router, config);
 
@@ -253,6 +254,40 @@ int ingest_command(const Config& config, const std::string& bucket, const std::s
   return rc;
 }
 
+// Marks a product offline as an operator would when moving it to the long-term archive: its objects
+// move to the archive bucket (download.archive_bucket, same keys) and the catalogue says Online=false.
+// An order (POST /odata/v1/Products(<id>)/OData.CSC.Order) brings it back.
+int offline_command(const Config& config, const std::string& name) {
+  const auto objects = storage::make_local_store(config.data_dir / "objects");
+  const auto catalogue = open_catalogue(config);
+  auto p = catalogue->get_by_name(name);
+  if (!p) throw Error(ErrorCode::not_found, "no product named " + name + " in the catalogue", "name");
+  const std::string archive = config.download.archive_bucket;
+  objects->create_bucket(archive);
+  std::vector<std::string> keys;
+  if (objects->head(p->bucket, p->key)) keys.push_back(p->key);  // packed (.zip) product
+  storage::ListRequest lr;
+  lr.prefix = p->key + "/";
+  while (true) {
+    auto page = objects->list(p->bucket, lr);
+    for (const auto& o : page.objects) keys.push_back(o.key);
+    if (!page.truncated) break;
+    lr.continuation = page.next_continuation;
+  }
+  std::vector<char> buf(1 << 20);
+  for (const auto& key : keys) {
+    auto reader = objects->get(p->bucket, key);
+    auto writer = objects->put(archive, key);
+    while (const std::size_t n = reader->read(buf.data(), buf.size())) writer->write(buf.data(), n);
+    writer->commit();
+  }
+  p->online = false;
+  catalogue->upsert({*p});
+  for (const auto& key : keys) objects->remove(p->bucket, key);
+  std::cout << "offline: " << p->name << " (" << keys.size() << " object(s) moved to bucket " << archive << ")\n";
+  return 0;
+}
+
 // The demo archive: the Alps around Bolzano, June-July 2022 plus a date in each season, every
 // mission, at scale 10. Generated once under --data (products already there are kept).
 synth::SynthOptions demo_archive(const Config& config) {
@@ -293,6 +328,18 @@ int run_cli(int argc, char** argv, const ExtraRoutes& extra_routes) {
   auto* synth_cmd = app.add_subcommand("synth", "Generate realistic synthetic Sentinel products into the object store");
   synth_flags.add_to(*synth_cmd);
 
+  IngestFlags offline_flags;
+  std::string offline_name;
+  auto* offline_cmd = app.add_subcommand(
+      "offline", "Move a product to the archive bucket and mark it Online=false (orders restore it)");
+  offline_cmd->add_option("--config", offline_flags.config_file, "TOML configuration file");
+  offline_cmd->add_option_function<std::string>(
+      "--data", [&offline_flags](const std::string& v) { offline_flags.values["data"] = v; }, "Data root");
+  offline_cmd->add_option_function<std::string>(
+      "--catalog-url", [&offline_flags](const std::string& v) { offline_flags.values["catalog.url"] = v; },
+      "PostgreSQL/PostGIS URL of the catalogue");
+  offline_cmd->add_option("name", offline_name, "Product name (Name in OData)")->required();
+
   UserCommands user_commands;
   user_commands.add_to(app);
 
@@ -306,6 +353,7 @@ int run_cli(int argc, char** argv, const ExtraRoutes& extra_routes) {
     if (*serve_cmd) return serve(serve_flags.load(), false, extra_routes);
     if (*synth_cmd) return synth_command(synth_flags.options());
     if (auto rc = user_commands.run()) return *rc;
+    if (*offline_cmd) return offline_command(offline_flags.load(), offline_name);
     if (*ingest_cmd) {
       return ingest_command(ingest_flags.load(), ingest_flags.bucket, ingest_flags.prefix, ingest_flags.watch,
                             ingest_flags.interval);

@@ -1,6 +1,7 @@
 #include "app/routes.hpp"
 
 #include "api/auth/routes.hpp"
+#include "api/download/routes.hpp"
 #include "api/odata/routes.hpp"
 #include "api/opensearch/routes.hpp"
 #include "api/s3/routes.hpp"
@@ -16,6 +17,7 @@ void register_all_routes(http::Router& router, const api::Services& services) {
   api::opensearch::register_routes(router, services);
   api::stac::register_routes(router, services);
   api::s3::register_routes(router, services);
+  api::download::register_routes(router, services);
 }
 
 }  // namespace ds::app

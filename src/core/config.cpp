@@ -180,6 +180,18 @@ const std::vector<SettingDef>& definitions() {
            bad_value("s3.region", v, "a non-empty name without '/' or spaces");
          c.s3_region = v.value;
        }},
+      {{"download.order_delay", "duration", "\"30s\"",
+        "An order of an offline product (POST …/Products(<id>)/OData.CSC.Order) is fulfilled after this delay."},
+       [](Config& c, const ConfigValue& v) { c.download.order_delay = as_duration("download.order_delay", v); }},
+      {{"download.archive_bucket", "string", "\"archive\"",
+        "Bucket of the long-term archive: an offline product's objects are there under the same keys; an order "
+        "copies them back into the online bucket."},
+       [](Config& c, const ConfigValue& v) {
+         if (v.value.size() < 3 || v.value.size() > 63 ||
+             v.value.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") != std::string::npos)
+           bad_value("download.archive_bucket", v, "an S3 bucket name (3-63 lower-case letters, digits, '.', '-')");
+         c.download.archive_bucket = v.value;
+       }},
       {{"http.header_limit", "size", "\"16KiB\"", "Largest request head (request line + headers); larger gets 431."},
        [](Config& c, const ConfigValue& v) { c.http.header_limit = as_size("http.header_limit", v); }},
       {{"http.body_limit", "size", "\"16MiB\"", "Largest request body; larger gets 413."},

@@ -38,6 +38,12 @@ struct AuthSettings {
   std::vector<std::string> quota_limits;           // "typology.limit=value" overrides
 };
 
+// Downloads and offline products (src/api/download).
+struct DownloadSettings {
+  std::chrono::milliseconds order_delay{30'000};  // an order of an offline product is fulfilled after this
+  std::string archive_bucket = "archive";         // where offline products' objects live (same keys)
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";   // HOST:PORT
   std::filesystem::path data_dir = "var";  // catalogue database, object store, keys
@@ -59,6 +65,7 @@ struct Config {
   std::size_t stac_count_limit = 10'000;
   // S3 API (src/api/s3): the region clients sign with and GetBucketLocation reports.
   std::string s3_region = "default";
+  DownloadSettings download;
 };
 
 // A user-supplied raw value for one setting, with where it came from (for error messages).

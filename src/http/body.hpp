@@ -4,6 +4,7 @@
 // content with a known size that can be opened at any byte offset: it is what makes HTTP ranges
 // (single and multi-range) work the same way over a file and over a ZIP assembled on the fly.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -22,6 +23,9 @@ class BodyStream {
   // Copies up to `capacity` bytes into `out`; returns the count, 0 at the end.
   // Throws ds::Error on failure; the server then aborts the connection (the client sees a short body).
   virtual std::size_t read(char* out, std::size_t capacity) = 0;
+  // Pacing: how long the server should wait (without blocking a thread) before the next read().
+  // Streams that throttle their rate return a positive delay; the default never waits.
+  virtual std::chrono::steady_clock::duration pause() { return {}; }
 };
 
 class RangedSource {

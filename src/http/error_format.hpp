@@ -12,6 +12,7 @@ enum class ErrorFormat {
   s3,            // <Error><Code>…</Code>…</Error>
   sentinelhub,   // {"error":{"status","reason","message","code"}}
   oauth,         // {"error","error_description"} (OAuth 2.0 / Keycloak token endpoints)
+  zipper,        // {"trace-id","code":"DAT-ZIP-…","message"} (CDSE download service)
 };
 
 }  // namespace ds::http

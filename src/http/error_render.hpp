@@ -23,7 +23,7 @@ class ErrorRenderers {
   Response render(const Error& error, const Request& req) const;
 
  private:
-  std::array<ErrorRenderer, 7> renderers_;
+  std::array<ErrorRenderer, 8> renderers_;
 };
 
 // application/problem+json: type, title, status, detail, instance, plus request_id, parameter and

@@ -44,6 +44,25 @@ const std::string& http_date_now() {
 
 // Appends `s` as a JSON string literal. Control bytes and non-ASCII bytes are escaped as \u00XX
 // so that a line always parses, whatever a client put in its request target or User-Agent.
+// A bearer token passed as ?token=… (CDSE's zipper style) must not end up in the access log.
+std::string redact_token(std::string_view target) {
+  std::string out(target);
+  const auto q = out.find('?');
+  if (q == std::string::npos) return out;
+  std::size_t pos = q + 1;
+  while (pos < out.size()) {
+    const auto amp = out.find('&', pos);
+    const std::size_t end = amp == std::string::npos ? out.size() : amp;
+    if (out.compare(pos, 6, "token=") == 0 && end > pos + 6) {
+      out.replace(pos + 6, end - pos - 6, "REDACTED");
+      pos = pos + 6 + 8 + 1;
+      continue;
+    }
+    pos = end + 1;
+  }
+  return out;
+}
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
@@ -268,7 +287,7 @@ void Server::Impl::log_request(const Request& req, int status, std::uint64_t byt
   line += ",\"method\":";
   append_json_string(line, req.method_text);
   line += ",\"target\":";
-  append_json_string(line, std::string_view(req.target).substr(0, 2048));
+  append_json_string(line, redact_token(std::string_view(req.target).substr(0, 2048)));
   line += ",\"route\":";
   append_json_string(line, req.ctx.route);
   line +=
@@ -339,6 +358,11 @@ awaitable<bool> Server::Impl::write_response(Connection& conn, Request& req, Res
   std::uint64_t sent = 0;
   while (true) {
     std::size_t n = 0;
+    if (const auto wait = res.stream->pause(); wait > std::chrono::steady_clock::duration::zero()) {
+      net::steady_timer pacing(conn.stream.get_executor(), wait);
+      beast::error_code pec;
+      co_await pacing.async_wait(redirect_error(use_awaitable, pec));
+    }
     try {
       n = res.stream->read(buffer.data(), buffer.size());
     } catch (const std::exception& e) {

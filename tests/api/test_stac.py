@@ -533,8 +533,18 @@ class Stacit(unittest.TestCase):
             self.skipTest("gdalinfo not installed")
         search = (f"{STAC}/search?collections=sentinel-2-l2a&datetime=2022-06-13T00:00:00Z/2022-06-20T23:59:59Z"
                   "&limit=1")
+        env = dict(os.environ, CPL_DEBUG="ON")
+        first_href = requests.get(search).json()["features"][0]["assets"]["B04_10m"]["href"]
+        if requests.head(first_href).status_code == 401:
+            # Files need a token (as on CDSE): a user of our own, and GDAL sends the bearer token.
+            subprocess.run([BIN, "user", "add", "--data", DATA, "--email", "stacit@example.org", "--password",
+                            "stacit-pass-1"], check=True, capture_output=True)
+            tok = requests.post(URL + "/auth/realms/CDSE/protocol/openid-connect/token",
+                                data={"grant_type": "password", "client_id": "cdse-public",
+                                      "username": "stacit@example.org", "password": "stacit-pass-1"}).json()
+            env["GDAL_HTTP_HEADERS"] = "Authorization: Bearer " + tok["access_token"]
         r = subprocess.run(["gdalinfo", f'STACIT:"{search}":asset=B04_10m'], capture_output=True, text=True,
-                           timeout=120, env=dict(os.environ, CPL_DEBUG="ON"))
+                           timeout=120, env=env)
         out = r.stdout + r.stderr
         first = requests.get(search).json()["features"][0]
         has_grid = any(k in first["assets"]["B04_10m"] or k in first["properties"]
