@@ -1,5 +1,6 @@
 #include "synth/util.hpp"
 
+#include "core/text.hpp"
 #include "synth/world.hpp"
 
 #include <algorithm>
@@ -103,30 +104,6 @@ void sun_position(const UtcTime& t, double lon, double lat, double& zenith, doub
     az = ha > 0 ? std::fmod(std::acos(a) / kDeg + 180, 360) : std::fmod(540 - std::acos(a) / kDeg, 360);
   }
   azimuth = az;
-}
-
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace ds::synth

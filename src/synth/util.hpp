@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include "core/text.hpp"
 
 namespace ds::synth {
 
@@ -26,6 +27,6 @@ std::string date_path(const UtcTime& t);
 // Sun zenith and azimuth (degrees; azimuth clockwise from north) at a place and time.
 void sun_position(const UtcTime& t, double lon, double lat, double& zenith, double& azimuth);
 
-std::string xml_escape(std::string_view s);
+using ds::xml_escape;  // core/text.hpp
 
 }  // namespace ds::synth

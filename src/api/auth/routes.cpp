@@ -7,6 +7,7 @@
 #include "auth/quota.hpp"
 #include "auth/service.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "core/time.hpp"
 
 namespace ds::api::auth {
@@ -117,31 +118,7 @@ void basic_client(const Request& req, std::string& id, std::string& secret) {
   secret = http::url_decode(decoded.substr(colon + 1), true);
 }
 
-std::string html_escape(std::string_view in) {
-  std::string out;
-  for (char c : in) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string html_escape(std::string_view in) { return xml_escape(in); }
 
 Response html_page(int status, const std::string& title, const std::string& body) {
   Response res =

@@ -6,6 +6,7 @@
 
 #include "api/common/catalog.hpp"
 #include "core/geometry.hpp"
+#include "core/text.hpp"
 #include "core/time.hpp"
 
 namespace ds::api::opensearch {
@@ -68,30 +69,6 @@ nlohmann::json baseline(const std::string& text) {
   const double v = std::strtod(text.c_str(), &end);
   if (end && *end == '\0') return v;
   return text;
-}
-
-std::string xml_escape(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (char c : in) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 std::string feature_href(const std::string& base, const catalog::Product& p) {

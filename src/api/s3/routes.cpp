@@ -19,6 +19,7 @@
 #include "auth/quota.hpp"
 #include "auth/service.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "core/time.hpp"
 #include "http/body.hpp"
 #include "http/range.hpp"
@@ -104,37 +105,6 @@ Error s3_error(std::string_view code, std::string message) {
 }
 
 [[noreturn]] void fail(std::string_view code, std::string message) { throw s3_error(code, std::move(message)); }
-
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-          out += fmt::format("&#x{:x};", static_cast<int>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 std::string xml_unescape(std::string_view s) {
   std::string out;
