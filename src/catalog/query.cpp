@@ -32,6 +32,21 @@ namespace {
 ExprPtr make(auto node) { return std::make_shared<const Expr>(Expr{std::move(node)}); }
 }  // namespace
 
+CompareOp swapped(CompareOp op) {
+  switch (op) {
+    case CompareOp::lt:
+      return CompareOp::gt;
+    case CompareOp::le:
+      return CompareOp::ge;
+    case CompareOp::gt:
+      return CompareOp::lt;
+    case CompareOp::ge:
+      return CompareOp::le;
+    default:
+      return op;
+  }
+}
+
 ExprPtr compare(Field f, CompareOp op, AttributeValue v) { return make(FieldCompare{f, op, std::move(v)}); }
 ExprPtr in(Field f, std::vector<AttributeValue> values) { return make(FieldIn{f, std::move(values)}); }
 ExprPtr match(Field f, TextMatch m, std::string text) { return make(FieldMatch{f, m, std::move(text)}); }

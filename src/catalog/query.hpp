@@ -19,6 +19,8 @@ enum class Field { id, name, collection, product_type, sensing_start, sensing_en
 const char* field_name(Field f);
 
 enum class CompareOp { eq, ne, lt, le, gt, ge };
+// The operator with its operands swapped ("5 < x" is "x > 5").
+CompareOp swapped(CompareOp op);
 enum class TextMatch { contains, starts_with, ends_with };
 enum class SpatialOp { intersects, within, contains };  // footprint <op> geometry
 

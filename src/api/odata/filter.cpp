@@ -157,21 +157,6 @@ std::optional<CompareOp> op_of(const std::string& w) {
   return std::nullopt;
 }
 
-CompareOp flipped(CompareOp op) {
-  switch (op) {
-    case CompareOp::lt:
-      return CompareOp::gt;
-    case CompareOp::le:
-      return CompareOp::ge;
-    case CompareOp::gt:
-      return CompareOp::lt;
-    case CompareOp::ge:
-      return CompareOp::le;
-    default:
-      return op;
-  }
-}
-
 // The attribute type CDSE's ValueType would say, from the collection definitions.
 std::optional<AttributeType> attribute_type_of(const catalog::CollectionRegistry* registry, const std::string& name) {
   if (!registry) return std::nullopt;
@@ -461,7 +446,7 @@ class Parser {
     const Token prop = next();
     const auto f = prop.kind == Tok::word ? field_of(prop.text) : std::nullopt;
     if (!f) fail("expected a property name", prop.pos, show(prop));
-    return catalog::compare(f->field, flipped(*op), field_value(*f, literal(lit_tok), prop.text));
+    return catalog::compare(f->field, catalog::swapped(*op), field_value(*f, literal(lit_tok), prop.text));
   }
 
   AttributeValue coerce(const std::string& name, std::optional<AttributeType> declared, const Literal& lit) {

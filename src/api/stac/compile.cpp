@@ -48,21 +48,6 @@ std::string short_json(const json& v) {
   return s;
 }
 
-CompareOp flip(CompareOp op) {
-  switch (op) {
-    case CompareOp::lt:
-      return CompareOp::gt;
-    case CompareOp::le:
-      return CompareOp::ge;
-    case CompareOp::gt:
-      return CompareOp::lt;
-    case CompareOp::ge:
-      return CompareOp::le;
-    default:
-      return op;
-  }
-}
-
 std::optional<CompareOp> compare_op(const std::string& op) {
   if (op == "=") return CompareOp::eq;
   if (op == "<>") return CompareOp::ne;
@@ -338,7 +323,7 @@ class Compiler {
   ExprPtr comparison(CompareOp op, const json& a, const json& b) {
     if (is_property(a) && is_property(b)) bad(parameter_, "comparing two properties is not supported");
     if (is_property(a)) return compare(property(a, "comparison"), op, b);
-    if (is_property(b)) return compare(property(b, "comparison"), flip(op), a);
+    if (is_property(b)) return compare(property(b, "comparison"), catalog::swapped(op), a);
     bad(parameter_, "a comparison needs a property on one side, got " + short_json(a) + " and " + short_json(b));
   }
 
