@@ -1,0 +1,302 @@
+#include "engine/raster.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <list>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <gdal_alg.h>
+#include <gdal_priv.h>
+#include <ogr_spatialref.h>
+
+#include "core/error.hpp"
+
+namespace ds::engine {
+
+namespace {
+
+// Per-thread cache of open datasets (GDAL handles are not safe to share between threads).
+class DatasetCache {
+ public:
+  GDALDataset* open(const std::string& path) {
+    auto it = index_.find(path);
+    if (it != index_.end()) {
+      order_.splice(order_.begin(), order_, it->second);
+      return it->second->second.get();
+    }
+    CPLErrorReset();
+    auto* ds = static_cast<GDALDataset*>(
+        GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
+    if (!ds) {
+      throw Error(ErrorCode::internal, fmt::format("cannot open raster {}: {}", path, CPLGetLastErrorMsg()));
+    }
+    order_.emplace_front(path, GDALDatasetUniquePtr(ds));
+    index_[path] = order_.begin();
+    if (order_.size() > kCapacity) {
+      index_.erase(order_.back().first);
+      order_.pop_back();
+    }
+    return ds;
+  }
+  void clear() {
+    index_.clear();
+    order_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kCapacity = 256;
+  std::list<std::pair<std::string, GDALDatasetUniquePtr>> order_;
+  std::unordered_map<std::string, decltype(order_)::iterator> index_;
+};
+
+DatasetCache& thread_cache() {
+  thread_local DatasetCache cache;
+  return cache;
+}
+
+struct TransformerDeleter {
+  void operator()(void* t) const { GDALDestroyGenImgProjTransformer(t); }
+};
+
+}  // namespace
+
+void set_block_cache(std::size_t bytes) { GDALSetCacheMax64(static_cast<GIntBig>(bytes)); }
+
+void clear_thread_datasets() { thread_cache().clear(); }
+
+SourceCoords source_coords(const std::string& path, const Grid& grid, int step) {
+  GDALDataset* ds = thread_cache().open(path);
+  SourceCoords sc;
+  sc.source_width = ds->GetRasterXSize();
+  sc.source_height = ds->GetRasterYSize();
+  // Destination = the output grid; the transformer maps destination pixel/line to source
+  // pixel/line through the source's geotransform, GCPs or geolocation arrays.
+  char** options = nullptr;
+  options = CSLSetNameValue(options, "DST_SRS", grid.crs.wkt.c_str());
+  std::unique_ptr<void, TransformerDeleter> tr(GDALCreateGenImgProjTransformer2(ds, nullptr, options));
+  CSLDestroy(options);
+  if (!tr)
+    throw Error(ErrorCode::internal,
+                fmt::format("raster {} has no usable georeferencing: {}", path, CPLGetLastErrorMsg()));
+  auto gt = grid.transform();
+  GDALSetGenImgProjTransformerDstGeoTransform(tr.get(), gt.data());
+
+  const int w = grid.width, h = grid.height;
+  const int cols = (w + step - 1) / step + 1, rows = (h + step - 1) / step + 1;
+  std::vector<double> cx, cy, cz;
+  std::vector<int> ok;
+  cx.resize(static_cast<std::size_t>(cols) * rows);
+  cy.resize(cx.size());
+  // Control points sit at pixel centres (i + 0.5); the last row/column at the far edge.
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) {
+      auto i = static_cast<std::size_t>(r) * cols + c;
+      cx[i] = std::min(c * step + 0.5, w - 0.5);
+      cy[i] = std::min(r * step + 0.5, h - 0.5);
+    }
+  }
+  cz.assign(cx.size(), 0.0);
+  ok.assign(cx.size(), 0);
+  GDALGenImgProjTransform(tr.get(), TRUE, static_cast<int>(cx.size()), cx.data(), cy.data(), cz.data(), ok.data());
+
+  sc.x.assign(grid.pixels(), std::numeric_limits<float>::quiet_NaN());
+  sc.y.assign(grid.pixels(), std::numeric_limits<float>::quiet_NaN());
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  auto at = [&](int c, int r, const std::vector<double>& v) {
+    auto i = static_cast<std::size_t>(r) * cols + c;
+    return ok[i] && std::isfinite(v[i]) ? v[i] : nan;
+  };
+  for (int py = 0; py < h; ++py) {
+    const double fy = py + 0.5;
+    int r0 = std::min(static_cast<int>(py / step), rows - 2);
+    const double y0 = std::min(r0 * step + 0.5, h - 0.5), y1 = std::min((r0 + 1) * step + 0.5, h - 0.5);
+    const double ty = y1 > y0 ? (fy - y0) / (y1 - y0) : 0.0;
+    for (int px = 0; px < w; ++px) {
+      const double fx = px + 0.5;
+      int c0 = std::min(static_cast<int>(px / step), cols - 2);
+      if (cols < 2) c0 = 0;
+      const double x0 = std::min(c0 * step + 0.5, w - 0.5), x1 = std::min((c0 + 1) * step + 0.5, w - 0.5);
+      const double tx = x1 > x0 ? (fx - x0) / (x1 - x0) : 0.0;
+      const int c1 = std::min(c0 + 1, cols - 1), r1 = std::min(r0 + 1, rows - 1);
+      double sx = (1 - ty) * ((1 - tx) * at(c0, r0, cx) + tx * at(c1, r0, cx)) +
+                  ty * ((1 - tx) * at(c0, r1, cx) + tx * at(c1, r1, cx));
+      double sy = (1 - ty) * ((1 - tx) * at(c0, r0, cy) + tx * at(c1, r0, cy)) +
+                  ty * ((1 - tx) * at(c0, r1, cy) + tx * at(c1, r1, cy));
+      auto i = static_cast<std::size_t>(py) * w + px;
+      sc.x[i] = static_cast<float>(sx);
+      sc.y[i] = static_cast<float>(sy);
+      if (sx >= 0 && sy >= 0 && sx < sc.source_width && sy < sc.source_height) sc.any_inside = true;
+    }
+  }
+  return sc;
+}
+
+namespace {
+
+inline double cubic_weight(double t) {
+  // Catmull-Rom (a = -0.5), as GDAL's cubic kernel.
+  t = std::fabs(t);
+  if (t < 1) return (1.5 * t - 2.5) * t * t + 1;
+  if (t < 2) return ((-0.5 * t + 2.5) * t - 4) * t + 2;
+  return 0;
+}
+
+}  // namespace
+
+std::size_t read_band(const BandSource& source, const SourceCoords& coords, const Grid& grid, Resampling resampling,
+                      std::span<float> out, std::span<std::uint8_t> valid, bool overwrite) {
+  if (!coords.any_inside) {
+    if (overwrite) {
+      std::fill(out.begin(), out.end(), 0.0f);
+      std::fill(valid.begin(), valid.end(), 0);
+    }
+    return 0;
+  }
+  GDALDataset* ds = thread_cache().open(source.path);
+  if (source.band < 1 || source.band > ds->GetRasterCount())
+    throw Error(ErrorCode::internal, fmt::format("raster {} has no band {}", source.path, source.band));
+  GDALRasterBand* full = ds->GetRasterBand(source.band);
+  const std::size_t n = grid.pixels();
+
+  // Footprint of the grid in full-resolution source pixels, and the scale (source px per output px).
+  double min_x = 1e300, min_y = 1e300, max_x = -1e300, max_y = -1e300;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float x = coords.x[i], y = coords.y[i];
+    if (!std::isfinite(x) || !std::isfinite(y)) continue;
+    if (x < -2 || y < -2 || x > coords.source_width + 2 || y > coords.source_height + 2) continue;
+    min_x = std::min<double>(min_x, x);
+    max_x = std::max<double>(max_x, x);
+    min_y = std::min<double>(min_y, y);
+    max_y = std::max<double>(max_y, y);
+  }
+  if (min_x > max_x) {
+    if (overwrite) {
+      std::fill(out.begin(), out.end(), 0.0f);
+      std::fill(valid.begin(), valid.end(), 0);
+    }
+    return 0;
+  }
+  // Source pixels per output pixel, from the centre row/column of the grid.
+  auto span_of = [&](std::size_t a, std::size_t b, double px) {
+    const double dx = coords.x[b] - coords.x[a], dy = coords.y[b] - coords.y[a];
+    return std::sqrt(dx * dx + dy * dy) / px;
+  };
+  const int w = grid.width, h = grid.height;
+  double scale = 1;
+  if (w > 1 && h > 1) {
+    const std::size_t mid_row = static_cast<std::size_t>(h / 2) * w, mid_col = static_cast<std::size_t>(w / 2);
+    const double sx = span_of(mid_row, mid_row + w - 1, w - 1);
+    const double sy = span_of(mid_col, mid_col + static_cast<std::size_t>(h - 1) * w, h - 1);
+    if (std::isfinite(sx) && std::isfinite(sy)) scale = std::min(sx, sy);
+  }
+  if (!std::isfinite(scale) || scale <= 0) scale = 1;
+
+  // The coarsest overview that still has at least the output's resolution.
+  GDALRasterBand* band = full;
+  double factor = 1;
+  for (int o = 0; o < full->GetOverviewCount(); ++o) {
+    GDALRasterBand* ov = full->GetOverview(o);
+    if (!ov || ov->GetXSize() == 0) continue;
+    const double f = static_cast<double>(full->GetXSize()) / ov->GetXSize();
+    if (f <= scale * 1.0001 && f > factor) {
+      band = ov;
+      factor = f;
+    }
+  }
+  const int bw = band->GetXSize(), bh = band->GetYSize();
+  const int margin = resampling == Resampling::nearest ? 1 : 3;
+  int x0 = std::max(0, static_cast<int>(std::floor(min_x / factor)) - margin);
+  int y0 = std::max(0, static_cast<int>(std::floor(min_y / factor)) - margin);
+  int x1 = std::min(bw, static_cast<int>(std::ceil(max_x / factor)) + margin);
+  int y1 = std::min(bh, static_cast<int>(std::ceil(max_y / factor)) + margin);
+  if (x1 <= x0 || y1 <= y0) {
+    if (overwrite) {
+      std::fill(out.begin(), out.end(), 0.0f);
+      std::fill(valid.begin(), valid.end(), 0);
+    }
+    return 0;
+  }
+  // Very large windows without overviews (no pyramid) are read decimated by GDAL itself.
+  int ww = x1 - x0, wh = y1 - y0;
+  double decim = 1;
+  constexpr double kMaxWindowPixels = 32.0 * 1024 * 1024;
+  if (static_cast<double>(ww) * wh > kMaxWindowPixels)
+    decim = std::sqrt(static_cast<double>(ww) * wh / kMaxWindowPixels);
+  const int bufw = std::max(1, static_cast<int>(ww / decim)), bufh = std::max(1, static_cast<int>(wh / decim));
+  std::vector<float> buf(static_cast<std::size_t>(bufw) * bufh);
+  GDALRasterIOExtraArg extra;
+  INIT_RASTERIO_EXTRA_ARG(extra);
+  extra.eResampleAlg = GRIORA_NearestNeighbour;
+  CPLErrorReset();
+  if (band->RasterIO(GF_Read, x0, y0, ww, wh, buf.data(), bufw, bufh, GDT_Float32, 0, 0, &extra) != CE_None)
+    throw Error(ErrorCode::internal, fmt::format("cannot read {}: {}", source.path, CPLGetLastErrorMsg()));
+
+  int has_nodata = 0;
+  double nodata = full->GetNoDataValue(&has_nodata);
+  if (source.nodata) {
+    nodata = *source.nodata;
+    has_nodata = 1;
+  }
+  const auto nd = static_cast<float>(nodata);
+  auto usable = [&](float v) { return !std::isnan(v) && !(has_nodata && v == nd); };
+  // Source full-res pixel coordinate → buffer coordinate.
+  const double kx = 1.0 / factor * bufw / ww, ky = 1.0 / factor * bufh / wh;
+  const double ox = x0 * static_cast<double>(bufw) / ww, oy = y0 * static_cast<double>(bufh) / wh;
+
+  std::size_t written = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double sx = coords.x[i] * kx - ox, sy = coords.y[i] * ky - oy;
+    const bool inside_source =
+        coords.x[i] >= 0 && coords.y[i] >= 0 && coords.x[i] < coords.source_width && coords.y[i] < coords.source_height;
+    float value = 0;
+    bool ok = false;
+    if (inside_source && std::isfinite(sx) && std::isfinite(sy)) {
+      if (resampling == Resampling::nearest) {
+        const int ix = std::clamp(static_cast<int>(sx), 0, bufw - 1),
+                  iy = std::clamp(static_cast<int>(sy), 0, bufh - 1);
+        value = buf[static_cast<std::size_t>(iy) * bufw + ix];
+        ok = usable(value);
+      } else {
+        // Pixel centres at +0.5: kernel around (sx - 0.5, sy - 0.5); taps that are nodata or
+        // outside are dropped and the weights renormalised.
+        const double fx = sx - 0.5, fy = sy - 0.5;
+        const int cx = static_cast<int>(std::floor(fx)), cy = static_cast<int>(std::floor(fy));
+        const double tx = fx - cx, ty = fy - cy;
+        const int lo = resampling == Resampling::bilinear ? 0 : -1, hi = resampling == Resampling::bilinear ? 1 : 2;
+        double sum = 0, wsum = 0;
+        for (int dy = lo; dy <= hi; ++dy) {
+          const int yy = cy + dy;
+          if (yy < 0 || yy >= bufh) continue;
+          const double wy = resampling == Resampling::bilinear ? (dy == 0 ? 1 - ty : ty) : cubic_weight(dy - ty);
+          for (int dx = lo; dx <= hi; ++dx) {
+            const int xx = cx + dx;
+            if (xx < 0 || xx >= bufw) continue;
+            const float v = buf[static_cast<std::size_t>(yy) * bufw + xx];
+            if (!usable(v)) continue;
+            const double wx = resampling == Resampling::bilinear ? (dx == 0 ? 1 - tx : tx) : cubic_weight(dx - tx);
+            sum += wx * wy * v;
+            wsum += wx * wy;
+          }
+        }
+        // The nearest sample decides whether there is data at all.
+        const int ix = std::clamp(static_cast<int>(sx), 0, bufw - 1),
+                  iy = std::clamp(static_cast<int>(sy), 0, bufh - 1);
+        ok = usable(buf[static_cast<std::size_t>(iy) * bufw + ix]) && std::fabs(wsum) > 1e-9;
+        if (ok) value = static_cast<float>(sum / wsum);
+      }
+    }
+    if (ok) {
+      out[i] = value;
+      valid[i] = 1;
+      ++written;
+    } else if (overwrite) {
+      out[i] = 0;
+      valid[i] = 0;
+    }
+  }
+  return written;
+}
+
+}  // namespace ds::engine

@@ -1,0 +1,56 @@
+#pragma once
+// Reading source rasters onto an output grid: per-thread GDAL handles, the overview level that
+// matches the output resolution, only the window the grid needs, and resampling from a control
+// grid of exact coordinate transforms (bilinearly interpolated between control points, as GDAL's
+// approximate transformer does) instead of a PROJ call per pixel.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/grid.hpp"
+
+namespace ds::engine {
+
+enum class Resampling { nearest, bilinear, bicubic };
+
+// One band of a raster the engine can read: a GDAL-openable path (local path or VSI path from the
+// object store, or a VRT the engine built) and a 1-based band index.
+struct BandSource {
+  std::string path;
+  int band = 1;
+  std::optional<double> nodata;  // overrides the file's own nodata value
+};
+
+// Where each output pixel falls in one source raster's georeferencing (its CRS, geotransform,
+// GCPs or geolocation arrays): source pixel/line coordinates at full resolution, NaN where the
+// transform fails. Computed once per source grid and reused for every band sharing it.
+struct SourceCoords {
+  int source_width = 0, source_height = 0;
+  std::vector<float> x, y;  // per output pixel, row-major
+  bool any_inside = false;  // some output pixel lands inside the source raster
+};
+
+// Computes the source coordinates of every output pixel centre for the raster at `path`, exactly
+// at control points every `step` output pixels and interpolated between them. Throws ds::Error
+// (internal) when the raster cannot be opened or has no georeferencing.
+SourceCoords source_coords(const std::string& path, const Grid& grid, int step = 16);
+
+// Reads one band onto the grid. For every output pixel where the source has data (inside the
+// raster, not nodata, not NaN) writes the raw sample value into `out` and sets `valid` to 1;
+// other pixels are left untouched when `overwrite` is false (mosaicking), or set to 0/valid 0.
+// Returns the number of valid pixels written.
+std::size_t read_band(const BandSource& source, const SourceCoords& coords, const Grid& grid, Resampling resampling,
+                      std::span<float> out, std::span<std::uint8_t> valid, bool overwrite);
+
+// Sets the GDAL block cache size (bytes), process-wide; call once at start.
+void set_block_cache(std::size_t bytes);
+
+// Drops the calling thread's cached dataset handles (tests, and after archive changes).
+void clear_thread_datasets();
+
+}  // namespace ds::engine
