@@ -62,6 +62,33 @@ struct TransformerDeleter {
 
 }  // namespace
 
+float SourceLut::at(double col, double row) const {
+  if (rows.empty() || cols.empty() || values.size() != rows.size() * cols.size()) return 1.0f;
+  auto locate = [](const std::vector<double>& axis, double v, std::size_t& i, double& t) {
+    if (axis.size() == 1 || v <= axis.front()) {
+      i = 0;
+      t = 0;
+      return;
+    }
+    if (v >= axis.back()) {
+      i = axis.size() - 2;
+      t = 1;
+      return;
+    }
+    i = static_cast<std::size_t>(std::upper_bound(axis.begin(), axis.end(), v) - axis.begin()) - 1;
+    t = (v - axis[i]) / (axis[i + 1] - axis[i]);
+  };
+  std::size_t r = 0, c = 0;
+  double tr = 0, tc = 0;
+  locate(rows, row, r, tr);
+  locate(cols, col, c, tc);
+  const std::size_t r1 = std::min(r + 1, rows.size() - 1), c1 = std::min(c + 1, cols.size() - 1);
+  const std::size_t w = cols.size();
+  const double top = (1 - tc) * values[r * w + c] + tc * values[r * w + c1];
+  const double bottom = (1 - tc) * values[r1 * w + c] + tc * values[r1 * w + c1];
+  return static_cast<float>((1 - tr) * top + tr * bottom);
+}
+
 void set_block_cache(std::size_t bytes) { GDALSetCacheMax64(static_cast<GIntBig>(bytes)); }
 
 void clear_thread_datasets() { thread_cache().clear(); }
@@ -240,6 +267,26 @@ std::size_t read_band(const BandSource& source, const SourceCoords& coords, cons
     has_nodata = 1;
   }
   const auto nd = static_cast<float>(nodata);
+  // Calibration works on the samples at their own source coordinates, before resampling.
+  if (const Calibration* cal = source.calibration.get()) {
+    const double to_full_x = factor * ww / bufw, to_full_y = factor * wh / bufh;
+    for (int r = 0; r < bufh; ++r) {
+      const double row = (r + 0.5) * to_full_y + y0 * factor;
+      for (int c = 0; c < bufw; ++c) {
+        float& v = buf[static_cast<std::size_t>(r) * bufw + c];
+        if (std::isnan(v) || (has_nodata && v == nd)) continue;
+        const double col = (c + 0.5) * to_full_x + x0 * factor;
+        const double g = cal->gain.at(col, row);
+        if (cal->power) {
+          double p = static_cast<double>(v) * v - (cal->noise ? cal->noise->at(col, row) : 0.0);
+          v = static_cast<float>(std::max(p, 0.0) / (g * g));
+        } else {
+          v = static_cast<float>(v / g);
+        }
+        if (has_nodata && v == nd) v = std::nextafter(nd, std::numeric_limits<float>::max());
+      }
+    }
+  }
   auto usable = [&](float v) { return !std::isnan(v) && !(has_nodata && v == nd); };
   // Source full-res pixel coordinate → buffer coordinate.
   const double kx = 1.0 / factor * bufw / ww, ky = 1.0 / factor * bufh / wh;

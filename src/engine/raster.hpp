@@ -18,12 +18,32 @@ namespace ds::engine {
 
 enum class Resampling { nearest, bilinear, bicubic };
 
+// A value that varies smoothly over a source raster, sampled on a (possibly irregular) grid of
+// full-resolution source pixel coordinates and interpolated bilinearly between samples: the
+// Sentinel-1 calibration and noise vectors are such grids.
+struct SourceLut {
+  std::vector<double> rows;   // ascending source line coordinates of the sample rows
+  std::vector<double> cols;   // ascending source pixel coordinates of the samples in each row
+  std::vector<float> values;  // rows.size() * cols.size(), row-major
+  // Bilinear interpolation, clamped at the edges.
+  float at(double col, double row) const;
+};
+
+// Radiometric calibration applied to each sample where it is read, at its source coordinates:
+// value = (dn^2 - noise) / gain^2 when `power` (Sentinel-1 LINEAR_POWER), else dn / gain.
+struct Calibration {
+  SourceLut gain;
+  std::optional<SourceLut> noise;
+  bool power = true;
+};
+
 // One band of a raster the engine can read: a GDAL-openable path (local path or VSI path from the
 // object store, or a VRT the engine built) and a 1-based band index.
 struct BandSource {
   std::string path;
   int band = 1;
-  std::optional<double> nodata;  // overrides the file's own nodata value
+  std::optional<double> nodata;                    // overrides the file's own nodata value
+  std::shared_ptr<const Calibration> calibration;  // applied before resampling
 };
 
 // Where each output pixel falls in one source raster's georeferencing (its CRS, geotransform,
