@@ -21,6 +21,9 @@ namespace ds::engine {
 struct SourceOptions {
   std::string unit;                             // requested unit ("LINEAR_POWER", "DN", "REFLECTANCE", ...)
   std::string back_coeff = "GAMMA0_ELLIPSOID";  // Sentinel-1: BETA0 | SIGMA0_ELLIPSOID | GAMMA0_ELLIPSOID
+  // Sentinel-5P minQa, 0..100: pixels whose qa_value * 100 is below it are no data. nullopt = the
+  // Sentinel Hub default (75 for NO2, 50 otherwise).
+  std::optional<int> min_qa = std::nullopt;
 };
 
 // The source for `band` of `product` when its mission needs special handling; nullopt means the
