@@ -31,6 +31,7 @@ using ds::catalog::Product;
 
 // The region's centre (Bolzano) and a box around it.
 constexpr double kLon = 11.35, kLat = 46.50;
+constexpr double kPi = 3.14159265358979323846;
 
 Grid grid_around(double lon, double lat, double half, int size) {
   GridSize s;
@@ -45,12 +46,12 @@ struct Read {
   std::size_t count = 0;
 };
 
-Read read(const BandSource& src, const Grid& grid) {
+Read read(const BandSource& src, const Grid& grid, Resampling resampling = Resampling::bilinear) {
   Read r;
   r.values.assign(grid.pixels(), 0.0f);
   r.valid.assign(grid.pixels(), 0);
   const auto coords = source_coords(src.path, grid);
-  r.count = read_band(src, coords, grid, Resampling::bilinear, r.values, r.valid, true);
+  r.count = read_band(src, coords, grid, resampling, r.values, r.valid, true);
   return r;
 }
 
@@ -301,6 +302,80 @@ TEST_F(EngineSources, Sentinel3_GeolocationAndQualityFlags) {
   EXPECT_EQ(source("sentinel-3-olci-1-efr", "SENTINEL-3", "B02", {"RADIANCE"}).path, src.path);
   const auto outside = read(src, grid_around(2.0, 40.0, 0.2, 16));
   EXPECT_EQ(outside.count, 0u);
+}
+
+// Writes a 2-D NetCDF-4 variable in file order (GDAL multidimensional API), with a scale factor.
+void write_nc(const fs::path& path, const char* variable, const char* rows, const char* cols, std::size_t h,
+              std::size_t w, const std::vector<double>& values, GDALDataType type, double scale,
+              const std::map<std::string, int>& globals = {}) {
+  GDALDriver* nc = GetGDALDriverManager()->GetDriverByName("netCDF");
+  ASSERT_NE(nc, nullptr);
+  std::unique_ptr<GDALDataset> ds(nc->CreateMultiDimensional(path.c_str(), nullptr, nullptr));
+  ASSERT_TRUE(ds);
+  auto root = ds->GetRootGroup();
+  for (const auto& [name, value] : globals) {
+    auto a = root->CreateAttribute(name, {}, GDALExtendedDataType::Create(GDT_Int32));
+    ASSERT_TRUE(a && a->Write(value));
+  }
+  auto r = root->CreateDimension(rows, "", "", h), c = root->CreateDimension(cols, "", "", w);
+  auto a = root->CreateMDArray(variable, {r, c}, GDALExtendedDataType::Create(type));
+  ASSERT_TRUE(a);
+  if (scale != 1) a->SetScale(scale);
+  std::vector<double> raw(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) raw[i] = std::round(values[i] / scale);
+  const GUInt64 start[2] = {0, 0};
+  const std::size_t count[2] = {h, w};
+  ASSERT_TRUE(a->Write(start, count, nullptr, nullptr, GDALExtendedDataType::Create(GDT_Float64), raw.data()));
+}
+
+TEST_F(EngineSources, Sentinel3_UsesTheProductsOwnSolarFluxAndTiePointAngles) {
+  // A copy of the product with instrument_data.nc and tie_geometries.nc, as real products have:
+  // SZA grows along the file's rows, solar_flux is 1000 + band number.
+  const Product& p = product("SENTINEL-3");
+  const fs::path eodata = ds::synth::eodata_root(dir_);
+  const std::string name = fs::path(p.key).filename().string();
+  const std::string key = "copy/" + name;
+  fs::create_directories(eodata / "copy");
+  fs::copy(eodata / p.key, eodata / key, fs::copy_options::recursive);
+  const std::string geo = (eodata / key / "geo_coordinates.nc").string();
+  GDALDatasetUniquePtr g(GDALDataset::Open(geo.c_str(), GDAL_OF_MULTIDIM_RASTER));
+  ASSERT_TRUE(g);
+  auto lat_array = g->GetRootGroup()->OpenMDArray("latitude");
+  const std::size_t h = lat_array->GetDimensions()[0]->GetSize(), w = lat_array->GetDimensions()[1]->GetSize();
+  const std::size_t tie_w = (w - 1) / 64 + 2;
+  std::vector<double> sza(h * tie_w);
+  auto angle = [&](std::size_t row) { return 30.0 + 20.0 * static_cast<double>(row) / static_cast<double>(h - 1); };
+  for (std::size_t r = 0; r < h; ++r)
+    for (std::size_t c = 0; c < tie_w; ++c) sza[r * tie_w + c] = angle(r);
+  write_nc(eodata / key / "tie_geometries.nc", "SZA", "tie_rows", "tie_columns", h, tie_w, sza, GDT_UInt32, 1e-6,
+           {{"ac_subsampling_factor", 64}, {"al_subsampling_factor", 1}});
+  std::vector<double> flux(21 * 8);
+  for (std::size_t b = 0; b < 21; ++b)
+    for (std::size_t d = 0; d < 8; ++d) flux[b * 8 + d] = 1000.0 + static_cast<double>(b + 1);
+  write_nc(eodata / key / "instrument_data.nc", "solar_flux", "bands", "detectors", 21, 8, flux, GDT_Float32, 1);
+
+  auto readers = ds::ingest::builtin_readers();
+  const Product q = ds::ingest::find_reader(readers, name)->read(*store_, "eodata", key);
+  const Band& b08 = band("sentinel-3-olci-1-efr", "B08");
+  auto refl = mission_band_source(q, b08, {"REFLECTANCE"}, *store_);
+  auto rad = mission_band_source(q, b08, {"RADIANCE"}, *store_);
+  ASSERT_TRUE(refl && rad);
+
+  // At the pixel of file row 100, column 60 (found by its latitude/longitude, in file order).
+  auto at = [&](const char* var) {
+    auto a = g->GetRootGroup()->OpenMDArray(var);
+    const GUInt64 start[2] = {100, 60};
+    const std::size_t count[2] = {1, 1};
+    double v = 0;
+    EXPECT_TRUE(a->Read(start, count, nullptr, nullptr, GDALExtendedDataType::Create(GDT_Float64), &v));
+    return v * a->GetScale();
+  };
+  const Grid cell = grid_around(at("longitude"), at("latitude"), 0.0002, 1);
+  const auto l = read(*rad, cell, Resampling::nearest), r = read(*refl, cell, Resampling::nearest);
+  ASSERT_EQ(l.count, 1u);
+  ASSERT_EQ(r.count, 1u);
+  const double expected = kPi * l.values[0] / (1008.0 * std::cos(angle(100) * kPi / 180));
+  EXPECT_NEAR(r.values[0], expected, 2e-3 * expected);
 }
 
 TEST_F(EngineSources, SwathGeolocationSetUpCost) {
