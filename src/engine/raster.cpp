@@ -17,6 +17,8 @@ namespace ds::engine {
 
 namespace {
 
+void forget_transformers(const std::string& path);
+
 // Per-thread cache of open datasets (GDAL handles are not safe to share between threads).
 class DatasetCache {
  public:
@@ -35,6 +37,7 @@ class DatasetCache {
     order_.emplace_front(path, GDALDatasetUniquePtr(ds));
     index_[path] = order_.begin();
     if (order_.size() > kCapacity) {
+      forget_transformers(order_.back().first);  // they may refer to the dataset
       index_.erase(order_.back().first);
       order_.pop_back();
     }
@@ -59,6 +62,50 @@ DatasetCache& thread_cache() {
 struct TransformerDeleter {
   void operator()(void* t) const { GDALDestroyGenImgProjTransformer(t); }
 };
+
+// Per-thread cache of coordinate transformers, keyed by source path and target CRS.
+class TransformerCache {
+ public:
+  void* get(const std::string& path, GDALDataset* ds, const std::string& dst_wkt) {
+    const std::string key = path + '\n' + dst_wkt;
+    for (auto it = items_.begin(); it != items_.end(); ++it) {
+      if (it->first == key) {
+        items_.splice(items_.begin(), items_, it);
+        return items_.front().second.get();
+      }
+    }
+    char** options = nullptr;
+    options = CSLSetNameValue(options, "DST_SRS", dst_wkt.c_str());
+    CPLErrorReset();
+    std::unique_ptr<void, TransformerDeleter> tr(GDALCreateGenImgProjTransformer2(ds, nullptr, options));
+    CSLDestroy(options);
+    if (!tr)
+      throw Error(ErrorCode::internal,
+                  fmt::format("raster {} has no usable georeferencing: {}", path, CPLGetLastErrorMsg()));
+    items_.emplace_front(key, std::move(tr));
+    if (items_.size() > kCapacity) items_.pop_back();
+    return items_.front().second.get();
+  }
+  void clear() { items_.clear(); }
+  void forget(const std::string& path) {
+    items_.remove_if([&](const auto& item) { return item.first.compare(0, path.size() + 1, path + '\n') == 0; });
+  }
+
+ private:
+  static constexpr std::size_t kCapacity = 32;
+  std::list<std::pair<std::string, std::unique_ptr<void, TransformerDeleter>>> items_;
+};
+
+TransformerCache& thread_transformers() {
+  thread_local TransformerCache cache;
+  return cache;
+}
+
+void forget_transformers(const std::string& path) { thread_transformers().forget(path); }
+
+void* thread_transformer(const std::string& path, GDALDataset* ds, const std::string& dst_wkt) {
+  return thread_transformers().get(path, ds, dst_wkt);
+}
 
 }  // namespace
 
@@ -91,7 +138,10 @@ float SourceLut::at(double col, double row) const {
 
 void set_block_cache(std::size_t bytes) { GDALSetCacheMax64(static_cast<GIntBig>(bytes)); }
 
-void clear_thread_datasets() { thread_cache().clear(); }
+void clear_thread_datasets() {
+  thread_transformers().clear();
+  thread_cache().clear();
+}
 
 SourceCoords source_coords(const std::string& path, const Grid& grid, int step) {
   GDALDataset* ds = thread_cache().open(path);
@@ -100,15 +150,12 @@ SourceCoords source_coords(const std::string& path, const Grid& grid, int step) 
   sc.source_height = ds->GetRasterYSize();
   // Destination = the output grid; the transformer maps destination pixel/line to source
   // pixel/line through the source's geotransform, GCPs or geolocation arrays.
-  char** options = nullptr;
-  options = CSLSetNameValue(options, "DST_SRS", grid.crs.wkt.c_str());
-  std::unique_ptr<void, TransformerDeleter> tr(GDALCreateGenImgProjTransformer2(ds, nullptr, options));
-  CSLDestroy(options);
-  if (!tr)
-    throw Error(ErrorCode::internal,
-                fmt::format("raster {} has no usable georeferencing: {}", path, CPLGetLastErrorMsg()));
+  // Transformers are cached per thread by source and target CRS: building one over geolocation
+  // arrays (Sentinel-3, Sentinel-5P swaths) costs tens of milliseconds, up to seconds for a full
+  // OLCI frame; only the destination geotransform changes between requests.
+  void* tr = thread_transformer(path, ds, grid.crs.wkt);
   auto gt = grid.transform();
-  GDALSetGenImgProjTransformerDstGeoTransform(tr.get(), gt.data());
+  GDALSetGenImgProjTransformerDstGeoTransform(tr, gt.data());
 
   const int w = grid.width, h = grid.height;
   const int cols = (w + step - 1) / step + 1, rows = (h + step - 1) / step + 1;
@@ -126,7 +173,7 @@ SourceCoords source_coords(const std::string& path, const Grid& grid, int step) 
   }
   cz.assign(cx.size(), 0.0);
   ok.assign(cx.size(), 0);
-  GDALGenImgProjTransform(tr.get(), TRUE, static_cast<int>(cx.size()), cx.data(), cy.data(), cz.data(), ok.data());
+  GDALGenImgProjTransform(tr, TRUE, static_cast<int>(cx.size()), cx.data(), cy.data(), cz.data(), ok.data());
 
   sc.x.assign(grid.pixels(), std::numeric_limits<float>::quiet_NaN());
   sc.y.assign(grid.pixels(), std::numeric_limits<float>::quiet_NaN());

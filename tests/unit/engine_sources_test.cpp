@@ -280,8 +280,9 @@ TEST_F(EngineSources, Sentinel3_GeolocationAndQualityFlags) {
   EXPECT_FALSE(flags.calibration);
   const auto r = read(flags, grid_around(kLon, kLat, 0.2, 16));
   ASSERT_GT(r.count, 0u);
-  for (std::size_t i = 0; i < r.values.size(); ++i)
+  for (std::size_t i = 0; i < r.values.size(); ++i) {
     if (r.valid[i]) EXPECT_GE(r.values[i], 1 << 28);  // land (bit 31) or inland water (bit 29)
+  }
 
   // Pixel (row 100, col 60) of the arrays lies where geo_coordinates.nc says.
   const std::string geo = store_->vsi_path(p.bucket, p.key + "/geo_coordinates.nc");
