@@ -435,6 +435,9 @@ Script::~Script() {
   impl_->contract_class.Reset();
   impl_->context.Reset();
   isolate->ContextDisposedNotification();
+  // A script stopped for its memory use leaves a large heap behind: collect it now so that the
+  // heap limit returns to its initial value before the next script.
+  if (impl_->dead && impl_->dead->kind == ScriptError::Kind::memory) isolate->LowMemoryNotification();
 }
 
 const Setup& Script::setup() {

@@ -278,6 +278,17 @@ function evaluatePixel(samples, scenes) {
   EXPECT_TRUE(is_fusion(s.setup(), sources));
   s.evaluate(sources, 1, std::span<OutputBatch>(&ob, 1));
   EXPECT_EQ(out, (std::vector<float>{1, 0.25f, 2, 2.75f}));
+
+  // Sources without an id are keyed by their position.
+  Script unnamed(thread_runtime(), R"(//VERSION=3
+function setup() { return {input: [{bands: ["B04"]}, {bands: ["VV"]}], output: {bands: 2, sampleType: "FLOAT32"}}; }
+function evaluatePixel(samples) { return [samples["0"][0].B04, samples["1"][0].VV]; }
+)");
+  const SourceBatch positional[] = {{"", {"B04"}, 1, s2.data()}, {"", {"VV"}, 1, s1.data()}};
+  std::vector<float> two(2, 0);
+  OutputBatch ob2{two};
+  unnamed.evaluate(positional, 1, std::span<OutputBatch>(&ob2, 1));
+  EXPECT_EQ(two, (std::vector<float>{0.25f, 0.5f}));
 }
 
 TEST(EvalscriptEvaluate, OneSourceWithIdIsFusionOnlyWhenSetupNamesDatasources) {
@@ -565,7 +576,6 @@ function evaluatePixel() {}
     return true;
   });
   EXPECT_TRUE(ok);
-  // A fresh script with the failed ones gone: the thread's heap is back near empty.
 }
 
 TEST(EvalscriptLimits, DeepRecursionIsARangeError) {
