@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,9 @@ struct Setup {
   Mosaicking mosaicking = Mosaicking::simple;
 };
 
+// Upper bound on an output's band count, checked on setup() and updateOutput().
+inline constexpr int kMaxOutputBands = 1024;
+
 // Resource limits of one thread's isolate and of each call into JavaScript.
 struct Limits {
   std::chrono::milliseconds call_timeout{10'000};  // per call (setup, a batch, a hook)
@@ -82,6 +86,11 @@ struct SourceBatch {
   std::size_t scenes = 1;
   const float* values = nullptr;
 };
+
+// Whether evaluate() gives samples the data-fusion shape {<id>: [samples...]}: with several
+// sources, or with one source that has an id when setup() names datasources (a script written
+// for data fusion addresses its samples by id even when the request has one source).
+bool is_fusion(const Setup& setup, std::span<const SourceBatch> sources);
 
 // Output buffers of one batch, one per OutputSpec (same order), pixel-interleaved:
 // value of (pixel i, band b) = values[i * spec.bands + b]. Filled with the script's numbers as
