@@ -4,6 +4,7 @@
 #include "api/download/routes.hpp"
 #include "api/odata/routes.hpp"
 #include "api/opensearch/routes.hpp"
+#include "api/process/routes.hpp"
 #include "api/s3/routes.hpp"
 #include "api/service/routes.hpp"
 #include "api/stac/routes.hpp"
@@ -18,6 +19,7 @@ void register_all_routes(http::Router& router, const api::Services& services) {
   api::stac::register_routes(router, services);
   api::s3::register_routes(router, services);
   api::download::register_routes(router, services);
+  api::process::register_routes(router, services);
 }
 
 }  // namespace ds::app

@@ -192,6 +192,18 @@ const std::vector<SettingDef>& definitions() {
            bad_value("download.archive_bucket", v, "an S3 bucket name (3-63 lower-case letters, digits, '.', '-')");
          c.download.archive_bucket = v.value;
        }},
+      {{"process.script_timeout", "duration", "\"10s\"",
+        "Longest run of one call into an evalscript (setup, a batch of 65536 pixels, a hook); a script that runs "
+        "longer is stopped and the request answers 400."},
+       [](Config& c, const ConfigValue& v) { c.process.script_timeout = as_duration("process.script_timeout", v); }},
+      {{"process.script_heap", "size", "\"256MiB\"",
+        "JavaScript heap of each worker thread's V8 isolate; a script that needs more is stopped (400)."},
+       [](Config& c, const ConfigValue& v) { c.process.script_heap = as_size("process.script_heap", v); }},
+      {{"process.block_cache", "size", "\"512MiB\"", "GDAL's block cache for source rasters, for the whole process."},
+       [](Config& c, const ConfigValue& v) { c.process.block_cache = as_size("process.block_cache", v); }},
+      {{"process.max_input", "size", "\"512MiB\"",
+        "Input samples one processing request may hold (pixels x bands x scenes x 4 bytes); more answers 413."},
+       [](Config& c, const ConfigValue& v) { c.process.max_input = as_size("process.max_input", v); }},
       {{"http.header_limit", "size", "\"16KiB\"", "Largest request head (request line + headers); larger gets 431."},
        [](Config& c, const ConfigValue& v) { c.http.header_limit = as_size("http.header_limit", v); }},
       {{"http.body_limit", "size", "\"16MiB\"", "Largest request body; larger gets 413."},

@@ -44,6 +44,14 @@ struct DownloadSettings {
   std::string archive_bucket = "archive";         // where offline products' objects live (same keys)
 };
 
+// On-the-fly processing (src/engine, src/evalscript, src/api/process).
+struct ProcessSettings {
+  std::chrono::milliseconds script_timeout{10'000};  // one call into an evalscript (setup, a batch of pixels, a hook)
+  std::size_t script_heap = std::size_t{256} << 20;  // V8 heap of each worker thread's isolate
+  std::size_t block_cache = std::size_t{512} << 20;  // GDAL block cache, process-wide
+  std::size_t max_input = std::size_t{512} << 20;    // input samples one request may hold
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";   // HOST:PORT
   std::filesystem::path data_dir = "var";  // catalogue database, object store, keys
@@ -66,6 +74,7 @@ struct Config {
   // S3 API (src/api/s3): the region clients sign with and GetBucketLocation reports.
   std::string s3_region = "default";
   DownloadSettings download;
+  ProcessSettings process;
 };
 
 // A user-supplied raw value for one setting, with where it came from (for error messages).

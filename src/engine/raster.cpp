@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <list>
+#include <mutex>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -28,6 +29,8 @@ class DatasetCache {
       order_.splice(order_.begin(), order_, it->second);
       return it->second->second.get();
     }
+    static std::once_flag registered;
+    std::call_once(registered, [] { GDALAllRegister(); });
     CPLErrorReset();
     auto* ds = static_cast<GDALDataset*>(
         GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, nullptr, nullptr, nullptr));
