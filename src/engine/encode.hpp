@@ -52,10 +52,9 @@ std::string encode_png(const Image& image, PngOptions options = {});
 // 4th (alpha: JPEG has no transparency) is dropped. quality 0..100, as the Process API's format.quality.
 std::string encode_jpeg(const Image& image, int quality = 90);
 
-// Cloud-optimised GeoTIFF (GDAL's COG driver): 512x512 tiles, DEFLATE with the predictor that suits
-// the type (horizontal for integers, floating point for FLOAT32), overviews when the image is
-// larger than one tile, CRS and geotransform when `georeferenced`, GDAL_NODATA when `nodata`.
-// Any PixelType and band count. UINT8/UINT16 images of 3 or 4 bands are tagged RGB(A).
+// Cloud-optimised GeoTIFF (GDAL's COG driver): 512x512 tiles, DEFLATE level 3 without predictor,
+// pixel-interleaved, overviews when the image is larger than one tile, CRS and geotransform when `georeferenced`,
+// GDAL_NODATA when `nodata`. Any PixelType and band count. UINT8/UINT16 images of 3 or 4 bands are tagged RGB(A).
 std::string encode_geotiff(const Image& image);
 
 // A POSIX ustar archive of the members in the given order (name -> content): mode 0644, owner 0:0,

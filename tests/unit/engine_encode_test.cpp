@@ -3,11 +3,13 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <cpl_vsi.h>
@@ -282,14 +284,16 @@ TEST(EncodeGeotiff, Float32_HasCrsTransformNodataAndCogLayout) {
   ASSERT_NE(layout, nullptr);
   EXPECT_STREQ(layout, "COG");
   EXPECT_STREQ(GDALGetMetadataItem(d.get(), "COMPRESSION", "IMAGE_STRUCTURE"), "DEFLATE");
-  EXPECT_STREQ(GDALGetMetadataItem(d.get(), "PREDICTOR", "IMAGE_STRUCTURE"), "3");
+  EXPECT_STREQ(GDALGetMetadataItem(d.get(), "INTERLEAVE", "IMAGE_STRUCTURE"), "PIXEL");
 
   const auto px = d.pixels<float>(GDT_Float32);
   const auto in = samples<float>(img);
   ASSERT_EQ(px.size(), in.size());
   EXPECT_TRUE(std::isnan(px[5]));
   for (std::size_t i = 0; i < px.size(); ++i) {
-    if (i != 5) ASSERT_EQ(px[i], in[i]) << i;
+    if (i != 5) {
+      ASSERT_EQ(px[i], in[i]) << i;
+    }
   }
   EXPECT_EQ(tif, encode_geotiff(img));  // deterministic
 }
@@ -377,6 +381,27 @@ TEST(EncodeGeotiff, NodataOutsideTheTypeOrUnusableCrs_AreErrors) {
   img.crs_wkt = "/etc/passwd";  // never read as a file
   expect_error(
       ds::ErrorCode::internal, [&] { encode_geotiff(img); }, "unusable CRS");
+}
+
+TEST(EncodeConcurrency, ThreadsEncodingAtOnce_GetTheSingleThreadedBytes) {
+  Image img = make_image<std::uint16_t>(200, 150, 3, PixelType::uint16, 50000);
+  img.georeferenced = true;
+  img.crs_wkt = kUtm32;
+  img.transform = {680000, 10, 0, 5160000, 0, -10};
+  img.nodata = 0;
+  const std::string png = encode_png(img), tif = encode_geotiff(img);
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 3; ++i) {
+        if (encode_png(img) != png) ++mismatches;
+        if (encode_geotiff(img) != tif) ++mismatches;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 namespace {
