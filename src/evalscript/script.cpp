@@ -437,7 +437,11 @@ Script::~Script() {
   isolate->ContextDisposedNotification();
   // A script stopped for its memory use leaves a large heap behind: collect it now so that the
   // heap limit returns to its initial value before the next script.
-  if (impl_->dead && impl_->dead->kind == ScriptError::Kind::memory) isolate->LowMemoryNotification();
+  // The same after a timeout (a script stopped mid-allocation leaves the same garbage) and whenever
+  // the heap is large: otherwise floating garbage can trip the next script's heap guard.
+  v8::HeapStatistics stats;
+  isolate->GetHeapStatistics(&stats);
+  if (impl_->dead || stats.used_heap_size() > (std::size_t{32} << 20)) isolate->LowMemoryNotification();
 }
 
 const Setup& Script::setup() {

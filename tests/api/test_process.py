@@ -322,8 +322,13 @@ class BadInput(unittest.TestCase):
     def test_unbounded_allocation_is_stopped(self):
         es = ("//VERSION=3\nfunction setup(){return{input:['B04'],output:{bands:1}}}\n"
               "const keep=[];\nfunction evaluatePixel(s){ while(true){ keep.push(new Array(100000).fill(1)); } }")
-        self.assertError(post(request(es)), 400, "memory")
-        self.assertEqual(post(request(script("true_color.js"), width=64, height=64)).status_code, 200)
+        r = post(request(es))
+        self.assertEqual(r.status_code, 400, r.text[:300])
+        # Stopped by the heap guard, or by the time limit first on a slow machine: never a crash.
+        self.assertRegex(error_of(r)["message"], "memory|longer than")
+        for _ in range(3):  # the worker threads' isolates are reusable afterwards
+            ok = post(request(script("true_color.js"), width=64, height=64))
+            self.assertEqual(ok.status_code, 200, ok.text[:300])
 
     def test_output_too_large(self):
         self.assertError(post(request(script("true_color.js"), width=3000, height=3000)), 400, "2500")
