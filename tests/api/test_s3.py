@@ -435,12 +435,19 @@ class S3(unittest.TestCase):
 
     def test_rate_limit_is_slow_down(self):
         # The harness runs this server with services.s3_per_minute=5.
-        carol = client(*make_user("carol@example.org", "services"))
+        pair = make_user("carol@example.org", "services")
+        carol = client(*pair)
         for _ in range(5):
             carol.list_buckets()
         with self.assertRaises(ClientError) as ctx:
             carol.list_buckets()
         self.assertEqual((code_of(ctx), ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"]), ("SlowDown", 503))
+        # A streamed upload is refused from its head, before the client sends the body (it waits for 100 Continue).
+        path = "/s3/carol-bucket/big.bin"
+        h = signed_headers(*pair, "PUT", path, {"Content-Length": str(20 << 20), "Expect": "100-continue"})
+        status, text = self.raw("PUT", path, h)
+        self.assertEqual(status, 503, text)
+        self.assertIn("<Code>SlowDown</Code>", text)
 
     def test_unsigned_payload_with_trailer(self):
         """STREAMING-UNSIGNED-PAYLOAD-TRAILER (newer SDKs' checksum uploads): chunks, then a trailer."""

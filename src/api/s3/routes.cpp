@@ -622,6 +622,8 @@ class S3Service {
   // -- authentication
   Caller authenticate(Request& req) const;
   void decode_body(Request& req, const Caller& c) const;
+  // Counts one request against the caller's s3 quota; SlowDown when over it.
+  void admit(const Caller& c) const;
   // The upload sink of a PutObject/UploadPart: the one the server streamed the body into, or one
   // fed with the buffered body.
   std::shared_ptr<UploadSink> make_upload(const Request& req, const std::string& bucket, const std::string& key,
@@ -1414,7 +1416,20 @@ std::shared_ptr<http::BodySink> S3Service::open_upload(Request& req) {
   if (bucket.empty() || !is_object_upload(req, key)) return nullptr;
   // Without x-amz-content-sha256 the signature covers a hash of the whole body: buffer it.
   if (req.header("Authorization") && !req.header("x-amz-content-sha256")) return nullptr;
-  return make_upload(req, bucket, key, authenticate(req));
+  const Caller c = authenticate(req);
+  admit(c);
+  return make_upload(req, bucket, key, c);
+}
+
+void S3Service::admit(const Caller& c) const {
+  if (!services_.quotas) return;
+  const ds::auth::QuotaSubject subject{c.cred.user_id, c.cred.typology, true};
+  const auto d = services_.quotas->admit_request(subject, "s3");
+  if (!d.allowed) {
+    Error e = s3_error("SlowDown", fmt::format("Please reduce your request rate ({} exceeded).", d.limit_name));
+    e.with_header("Retry-After", std::to_string(static_cast<long long>(std::ceil(d.retry_after_s))));
+    throw e;
+  }
 }
 
 // ---- abandoned multipart uploads ------------------------------------------------------------------
@@ -1672,15 +1687,7 @@ Response S3Service::handle(Request& req) {
   req.ctx.auth.email = c.cred.email;
   req.ctx.auth.typology = std::string(ds::auth::typology_name(c.cred.typology));
   req.ctx.principal = c.cred.user_id;
-  if (services_.quotas) {
-    const ds::auth::QuotaSubject subject{c.cred.user_id, c.cred.typology, true};
-    const auto d = services_.quotas->admit_request(subject, "s3");
-    if (!d.allowed) {
-      Error e = s3_error("SlowDown", fmt::format("Please reduce your request rate ({} exceeded).", d.limit_name));
-      e.with_header("Retry-After", std::to_string(static_cast<long long>(std::ceil(d.retry_after_s))));
-      throw e;
-    }
-  }
+  if (!req.body_sink) admit(c);  // a streamed upload was admitted before its body was accepted
   // Uploads are decoded by their UploadSink (streamed in by the server, or fed the buffered body).
   if (!is_object_upload(req, key)) decode_body(req, c);
 
