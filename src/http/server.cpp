@@ -5,6 +5,7 @@
 #include <csignal>
 #include <list>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include <fmt/format.h>
@@ -354,7 +355,12 @@ awaitable<bool> Server::Impl::write_response(Connection& conn, Request& req, Res
   if (hec) co_return false;
   if (head || no_body_status) co_return keep_alive;
 
-  std::vector<char> buffer(256 * 1024);
+  // Pieces of up to 256 KiB, no larger than the body (small ranges are most of GDAL's reads),
+  // left uninitialised: they are always written before they are sent.
+  const std::size_t capacity =
+      static_cast<std::size_t>(std::clamp<std::uint64_t>(size.value_or(256 * 1024), 1, 256 * 1024));
+  const std::unique_ptr<char[]> piece(new char[capacity]);
+  const auto buffer = std::span<char>(piece.get(), capacity);
   std::uint64_t sent = 0;
   while (true) {
     std::size_t n = 0;

@@ -279,8 +279,23 @@ class DownloadApi {
     if (!std::regex_match(id, uuid_pattern()))
       throw zip_error(ErrorCode::unprocessable, "DAT-ZIP-111", "Invalid product UUID: '" + id + "'");
     if (!s_.catalog) throw zip_error(ErrorCode::service_unavailable, "DAT-ZIP-503", "no catalogue configured");
-    auto p = s_.catalog->get(lower(id));
+    const std::string key = lower(id);
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = products_.find(key); it != products_.end() && now - it->second.first < kProductTtl)
+        return *it->second.second;
+    }
+    auto p = s_.catalog->get(key);
     if (!p) throw zip_error(ErrorCode::not_found, "DAT-ZIP-404", "Product " + id + " not found");
+    // GDAL-like clients read one file in hundreds of small ranges: an online product's record (a
+    // JSON parse in the store, most of a small range's cost) is kept for a moment. Offline ones are
+    // not, so a product restored by an order downloads at once.
+    if (p->online) {
+      std::lock_guard lock(mutex_);
+      if (products_.size() >= 1024) products_.clear();
+      products_[key] = {now, std::make_shared<const catalog::Product>(*p)};
+    }
     return std::move(*p);
   }
 
@@ -684,9 +699,14 @@ class DownloadApi {
 
  private:
   const Services& s_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::unordered_map<std::string, std::vector<std::uint32_t>> crc_memory_;  // by listing fingerprint
   std::unordered_map<std::string, std::shared_future<std::vector<std::uint32_t>>> crc_pending_;
+  // Recently read online products, by id (see product()).
+  static constexpr std::chrono::milliseconds kProductTtl{1000};
+  mutable std::unordered_map<std::string,
+                             std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<const catalog::Product>>>
+      products_;
   Orders orders_;
 };
 
