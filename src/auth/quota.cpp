@@ -27,15 +27,26 @@ QuotaProfiles default_quota_profiles() {
   // 10 000 of each per month; S3 2000 requests per minute; downloads 4 connections of 20 MB/s and
   // 12 TB per month; one concurrent order). Catalogue and orders per month are ours.
   p[Typology::general].limits = {
-      {"catalogue_per_minute", 2000}, {"processing_per_minute", 300},  {"processing_per_month", 10'000},
-      {"pu_per_minute", 300},         {"pu_per_month", 10'000},        {"s3_per_minute", 2000},
-      {"download_connections", 4},    {"download_bandwidth", 20 * MB}, {"download_bytes_per_month", 12 * TB},
-      {"orders_per_month", 100},      {"orders_concurrent", 1},        {"auth_per_minute", 120},
-      {"account_per_minute", 300}};
+      {"catalogue_per_minute", 2000},
+      {"processing_per_minute", 300},
+      {"processing_per_month", 10'000},
+      {"pu_per_minute", 300},
+      {"pu_per_month", 10'000},
+      {"s3_per_minute", 2000},
+      {"download_connections", 4},
+      {"download_bandwidth", 20 * MB},
+      {"download_bytes_per_month", 12 * TB},
+      {"orders_per_month", 100},
+      {"orders_concurrent", 1},
+      {"auth_per_minute", 120},
+      {"account_per_minute", 300},
+      // Once the monthly volume is spent: one connection at 1 MB/s (1 MiB/s) until the next month.
+      {"download_degraded_connections", 1},
+      {"download_degraded_bandwidth", 1024 * 1024}};
   auto scaled = [&](double f) {
     QuotaProfile q = p[Typology::general];
     for (auto& [name, v] : q.limits) {
-      if (name != "download_bandwidth" && name != "auth_per_minute") v *= f;
+      if (name != "download_bandwidth" && name != "auth_per_minute" && name.rfind("download_degraded_", 0) != 0) v *= f;
     }
     return q;
   };
@@ -272,19 +283,43 @@ void QuotaService::charge_pu(const QuotaSubject& s, double pu) {
   counter_locked(s, "pu", lock).pending += pu;
 }
 
-std::unique_ptr<DownloadSlot> QuotaService::open_download(const QuotaSubject& s, QuotaDecision& decision) {
+QuotaService::DownloadTerms QuotaService::download_terms_locked(const QuotaSubject& s,
+                                                                std::unique_lock<std::mutex>& lock) {
   const auto& prof = profile(s.typology);
+  DownloadTerms t;
+  t.volume = check_monthly_locked(s, "download_bytes", "download_bytes_per_month", 0, lock);
+  t.degraded = t.volume.limit >= 0 && t.volume.remaining <= 0;
+  t.bandwidth = prof.limit("download_bandwidth").value_or(0);
+  t.connections = prof.limit("download_connections");
+  if (t.degraded) {
+    if (auto b = prof.limit("download_degraded_bandwidth")) {
+      if (*b <= 0) t.forbidden = true;
+      t.bandwidth = t.bandwidth > 0 ? std::min(t.bandwidth, *b) : *b;
+    }
+    if (auto c = prof.limit("download_degraded_connections")) {
+      if (*c <= 0) t.forbidden = true;
+      t.connections = t.connections ? std::min(*t.connections, *c) : *c;
+    }
+  }
+  return t;
+}
+
+std::unique_ptr<DownloadSlot> QuotaService::open_download(const QuotaSubject& s, QuotaDecision& decision) {
   std::unique_lock lock(mutex_);
-  decision = check_monthly_locked(s, "download_bytes", "download_bytes_per_month", 0, lock);
-  if (decision.allowed && decision.limit >= 0 && decision.remaining <= 0) decision.allowed = false;
-  if (!decision.allowed) return nullptr;
-  if (auto max = prof.limit("download_connections")) {
+  const DownloadTerms t = download_terms_locked(s, lock);
+  if (t.forbidden) {
+    decision = t.volume;
+    decision.allowed = false;
+    decision.retry_after_s = decision.reset_s;
+    return nullptr;
+  }
+  decision = QuotaDecision{};
+  if (t.connections) {
     int& open = downloads_[s.key];
-    decision = QuotaDecision{};
-    decision.limit_name = "download_connections";
-    decision.limit = *max;
-    decision.remaining = std::max(0.0, *max - open);
-    if (open >= *max) {
+    decision.limit_name = t.degraded ? "download_degraded_connections" : "download_connections";
+    decision.limit = *t.connections;
+    decision.remaining = std::max(0.0, *t.connections - open);
+    if (open >= *t.connections) {
       decision.allowed = false;
       decision.retry_after_s = 1;
       return nullptr;
@@ -294,7 +329,8 @@ std::unique_ptr<DownloadSlot> QuotaService::open_download(const QuotaSubject& s,
   } else {
     ++downloads_[s.key];
   }
-  return std::unique_ptr<DownloadSlot>(new DownloadSlot(*this, s.key, prof.limit("download_bandwidth").value_or(0)));
+  return std::unique_ptr<DownloadSlot>(
+      new DownloadSlot(*this, s.key, t.bandwidth, t.connections.value_or(-1), t.degraded));
 }
 
 void QuotaService::release_download(const std::string& key) {
@@ -322,7 +358,14 @@ QuotaReport QuotaService::report(const QuotaSubject& s) {
   r.limits = prof.limits;
   std::map<std::string, double> stored;
   if (s.persistent && store_) stored = store_->usage(s.key, r.period);
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
+  {
+    const DownloadTerms t = download_terms_locked(s, lock);
+    r.downloads.degraded = t.degraded;
+    r.downloads.bandwidth = t.forbidden ? 0 : t.bandwidth > 0 ? t.bandwidth : -1;
+    r.downloads.connections = t.forbidden ? 0 : t.connections.value_or(-1);
+    if (auto it = downloads_.find(s.key); it != downloads_.end()) r.downloads.open = it->second;
+  }
   const std::string prefix = s.key + "|" + r.period + "|";
   for (const auto& [k, c] : counters_) {
     if (k.rfind(prefix, 0) == 0)

@@ -6,6 +6,9 @@
 //   <class>_per_month    requests per calendar month (UTC) of a service class, a persisted counter
 //   pu_per_minute, pu_per_month                    processing units (token bucket, counter)
 //   download_bytes_per_month, download_connections, download_bandwidth (bytes/s per connection)
+//   download_degraded_connections, download_degraded_bandwidth   what remains once the month's
+//                        download_bytes_per_month is spent (CDSE: one connection at 1 MB/s); absent =
+//                        that limit does not tighten, 0 = no downloads until the next month
 //   orders_per_month, orders_concurrent
 // Service classes are free-form names chosen by the route policy (policy.hpp): catalogue,
 // download, processing, openeo, s3, auth, account.
@@ -88,7 +91,15 @@ struct QuotaDecision {
 
 // Usage and limits of one subject, for GET /me/quotas.
 struct QuotaReport {
-  std::string period;                     // "YYYY-MM"
+  std::string period;  // "YYYY-MM"
+  // Downloads now: degraded once download_bytes_per_month is spent; bandwidth and connections
+  // allowed per download (-1 = unlimited); connections open now.
+  struct Downloads {
+    bool degraded = false;
+    double bandwidth = -1;
+    double connections = -1;
+    int open = 0;
+  } downloads;
   std::map<std::string, double> usage;    // monthly counters by metric
   std::map<std::string, double> limits;   // the subject's profile
   std::map<std::string, double> buckets;  // tokens available now, by <name>_per_minute
@@ -104,14 +115,20 @@ class DownloadSlot {
   DownloadSlot& operator=(const DownloadSlot&) = delete;
   // Bytes per second this connection may use; 0 = unlimited.
   double bandwidth() const { return bandwidth_; }
+  // Concurrent downloads allowed to this subject now; -1 = unlimited.
+  double connections() const { return connections_; }
+  // True when the month's download volume is spent and the degraded limits apply.
+  bool degraded() const { return degraded_; }
 
  private:
   friend class QuotaService;
-  DownloadSlot(QuotaService& q, std::string key, double bandwidth)
-      : q_(q), key_(std::move(key)), bandwidth_(bandwidth) {}
+  DownloadSlot(QuotaService& q, std::string key, double bandwidth, double connections, bool degraded)
+      : q_(q), key_(std::move(key)), bandwidth_(bandwidth), connections_(connections), degraded_(degraded) {}
   QuotaService& q_;
   std::string key_;
   double bandwidth_;
+  double connections_;
+  bool degraded_;
 };
 
 class QuotaService {
@@ -134,8 +151,9 @@ class QuotaService {
   QuotaDecision check_pu(const QuotaSubject& s, double pu);
   void charge_pu(const QuotaSubject& s, double pu);
 
-  // Downloads: a connection slot (refused when download_connections are in use or the month's
-  // download_bytes_per_month is spent), then the bytes actually sent.
+  // Downloads: a connection slot (refused when download_connections are in use), then the bytes
+  // actually sent. Once the month's download_bytes_per_month is spent, slots are still given but
+  // under download_degraded_connections / download_degraded_bandwidth (refused when one is 0).
   std::unique_ptr<DownloadSlot> open_download(const QuotaSubject& s, QuotaDecision& decision);
   void account_download_bytes(const QuotaSubject& s, std::uint64_t bytes);
 
@@ -161,6 +179,16 @@ class QuotaService {
   Counter& counter_locked(const QuotaSubject& s, const std::string& metric, std::unique_lock<std::mutex>& lock);
   QuotaDecision check_monthly_locked(const QuotaSubject& s, const std::string& metric, const std::string& limit_name,
                                      double amount, std::unique_lock<std::mutex>& lock);
+  // The download terms of `s` now: degraded?, bandwidth (0 = unlimited), connections (nullopt =
+  // unlimited); `forbidden` when a degraded limit is 0.
+  struct DownloadTerms {
+    bool degraded = false;
+    bool forbidden = false;
+    double bandwidth = 0;
+    std::optional<double> connections;
+    QuotaDecision volume;
+  };
+  DownloadTerms download_terms_locked(const QuotaSubject& s, std::unique_lock<std::mutex>& lock);
   void release_download(const std::string& key);
   void run_flusher();
 

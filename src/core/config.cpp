@@ -180,6 +180,18 @@ const std::vector<SettingDef>& definitions() {
            bad_value("s3.region", v, "a non-empty name without '/' or spaces");
          c.s3_region = v.value;
        }},
+      {{"s3.max_object_size", "size", "\"5GiB\"",
+        "Largest single PutObject or UploadPart body at /s3 (streamed to the object store, never held in memory); "
+        "larger is EntityTooLarge. Larger objects are uploaded in parts."},
+       [](Config& c, const ConfigValue& v) {
+         const auto n = as_size("s3.max_object_size", v);
+         if (n < 1024 * 1024) bad_value("s3.max_object_size", v, "at least 1MiB");
+         c.s3_max_object_size = n;
+       }},
+      {{"s3.multipart_expiry", "duration", "\"168h\"",
+        "A multipart upload with no part uploaded for this long is aborted and its parts deleted (S3's "
+        "AbortIncompleteMultipartUpload)."},
+       [](Config& c, const ConfigValue& v) { c.s3_multipart_expiry = as_duration("s3.multipart_expiry", v); }},
       {{"download.order_delay", "duration", "\"30s\"",
         "An order of an offline product (POST …/Products(<id>)/OData.CSC.Order) is fulfilled after this delay."},
        [](Config& c, const ConfigValue& v) { c.download.order_delay = as_duration("download.order_delay", v); }},

@@ -73,6 +73,9 @@ struct Config {
   std::size_t stac_count_limit = 10'000;
   // S3 API (src/api/s3): the region clients sign with and GetBucketLocation reports.
   std::string s3_region = "default";
+  std::uint64_t s3_max_object_size = 5ull << 30;  // largest PutObject / UploadPart body (streamed)
+  // Multipart uploads with no part uploaded for this long are aborted.
+  std::chrono::milliseconds s3_multipart_expiry{7LL * 24 * 3'600'000};
   DownloadSettings download;
   ProcessSettings process;
 };

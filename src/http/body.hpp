@@ -28,6 +28,18 @@ class BodyStream {
   virtual std::chrono::steady_clock::duration pause() { return {}; }
 };
 
+// A request body taken piece by piece as it arrives, for routes that declare streamed bodies
+// (Router::stream_bodies): an upload of any size reaches its destination without being held in
+// memory or spooled. The server calls write() for each piece, in order, then hands the request
+// (with Request::body_sink set and Request::body empty) to the handler, which completes the work.
+// write() throws ds::Error to refuse the request: the server answers that error and closes the
+// connection. A sink destroyed before its handler ran (client gone, error) must leave no trace.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  virtual void write(const char* data, std::size_t size) = 0;
+};
+
 class RangedSource {
  public:
   virtual ~RangedSource() = default;

@@ -19,6 +19,7 @@
 namespace ds::http {
 
 class BodyStream;
+class BodySink;
 struct RouteStats;
 
 enum class Method { get, head, post, put, patch, delete_, options, other };
@@ -97,6 +98,9 @@ struct Request {
   std::string query_string;  // raw query without '?'
   Headers headers;
   std::string body;
+  // Set instead of `body` when the route streams request bodies (Router::stream_bodies) and its
+  // factory took this one: the body has gone into this sink.
+  std::shared_ptr<BodySink> body_sink;
   bool keep_alive = true;
   QueryParams query;
   std::map<std::string, std::string, std::less<>> params;  // decoded path parameters

@@ -43,6 +43,8 @@ class Pipeline {
   // in the order added. The identity issue installs authentication and quotas here.
   void use(Middleware m) { inner_.push_back(std::move(m)); }
 
+  const Router& router() const { return router_; }
+
   // Runs the whole chain. Never throws: every failure becomes an error response.
   Response handle(Request& req) const;
   // The error response for a failure detected before a Request could be dispatched

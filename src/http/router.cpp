@@ -139,6 +139,25 @@ void Router::set_prefix_error_format(std::string prefix, ErrorFormat format) {
             [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 }
 
+void Router::stream_bodies(std::string prefix, std::uint64_t max_bytes, BodySinkFactory factory) {
+  streamed_.push_back({std::move(prefix), max_bytes, std::move(factory)});
+  std::sort(streamed_.begin(), streamed_.end(),
+            [](const auto& a, const auto& b) { return a.prefix.size() > b.prefix.size(); });
+}
+
+const StreamedBodies* Router::streamed_bodies_for(std::string_view path) const {
+  for (const auto& s : streamed_) {
+    if (path.substr(0, s.prefix.size()) == s.prefix) return &s;
+  }
+  return nullptr;
+}
+
+std::uint64_t Router::max_streamed_body() const {
+  std::uint64_t out = 0;
+  for (const auto& s : streamed_) out = std::max(out, s.max_bytes);
+  return out;
+}
+
 ErrorFormat Router::error_format_for(std::string_view path) const {
   for (const auto& [prefix, format] : prefix_formats_) {
     if (path.substr(0, prefix.size()) == prefix) return format;

@@ -23,6 +23,18 @@ namespace ds::http {
 
 using Handler = std::function<Response(Request&)>;
 
+class BodySink;
+// Decides, from a request's head (method, path, query, headers; no body yet), whether its body is
+// streamed into a sink: returns the sink, or nullptr to have the body read into Request::body as
+// usual (within http.body_limit). Runs before the middleware chain, so it authenticates itself;
+// a ds::Error thrown here is answered (in the path's error format) before any body byte is read.
+using BodySinkFactory = std::function<std::shared_ptr<BodySink>(Request&)>;
+struct StreamedBodies {
+  std::string prefix;       // paths starting with this
+  std::uint64_t max_bytes;  // largest body a sink takes (larger: 413 before reading it)
+  BodySinkFactory factory;
+};
+
 struct Link {
   std::string rel;
   std::string href;  // path relative to the server root, e.g. "/stac"
@@ -56,6 +68,14 @@ class Router {
   void set_prefix_error_format(std::string prefix, ErrorFormat format);
   ErrorRenderers& error_renderers() { return renderers_; }
   const ErrorRenderers& error_renderers() const { return renderers_; }
+
+  // Request bodies under `prefix` may be streamed into sinks made by `factory` (see BodySink)
+  // instead of being read into memory, up to `max_bytes` instead of http.body_limit.
+  void stream_bodies(std::string prefix, std::uint64_t max_bytes, BodySinkFactory factory);
+  // The declaration covering `path`, or null.
+  const StreamedBodies* streamed_bodies_for(std::string_view path) const;
+  // The largest max_bytes declared (0 when none).
+  std::uint64_t max_streamed_body() const;
 
   // Links shown on the landing page, one per API family.
   void add_link(Link link) { links_.push_back(std::move(link)); }
@@ -99,6 +119,7 @@ class Router {
   std::vector<std::unique_ptr<Route>> routes_;                          // sorted by specificity
   std::unordered_map<std::string, std::vector<const Route*>> literal_;  // all-literal templates by path
   std::vector<std::pair<std::string, ErrorFormat>> prefix_formats_;
+  std::vector<StreamedBodies> streamed_;
   ErrorRenderers renderers_;
   std::vector<Link> links_;
 };

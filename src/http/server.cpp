@@ -5,6 +5,7 @@
 #include <csignal>
 #include <list>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include <fmt/format.h>
@@ -354,7 +355,12 @@ awaitable<bool> Server::Impl::write_response(Connection& conn, Request& req, Res
   if (hec) co_return false;
   if (head || no_body_status) co_return keep_alive;
 
-  std::vector<char> buffer(256 * 1024);
+  // Pieces of up to 256 KiB, no larger than the body (small ranges are most of GDAL's reads),
+  // left uninitialised: they are always written before they are sent.
+  const std::size_t capacity =
+      static_cast<std::size_t>(std::clamp<std::uint64_t>(size.value_or(256 * 1024), 1, 256 * 1024));
+  const std::unique_ptr<char[]> piece(new char[capacity]);
+  const auto buffer = std::span<char>(piece.get(), capacity);
   std::uint64_t sent = 0;
   while (true) {
     std::size_t n = 0;
@@ -424,19 +430,23 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn) {
 
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(config.http.header_limit, UINT32_MAX)));
-    parser.body_limit(config.http.body_limit);
+    // The limit that applies depends on the route (streamed bodies may be larger): the largest one
+    // here, the right one checked once the head is known.
+    const std::uint64_t largest_body =
+        std::max<std::uint64_t>(config.http.body_limit, pipeline.router().max_streamed_body());
+    parser.body_limit(largest_body);
     conn->stream.expires_after(config.http.header_timeout);
     beast::error_code hec;
     co_await bhttp::async_read_header(conn->stream, buffer, parser, redirect_error(use_awaitable, hec));
 
     Request req;
     req.ctx.remote_addr = remote;
-    auto reject_and_close = [&](ErrorCode code, std::string message, bool linger = false) -> awaitable<void> {
+    auto reject_and_close = [&](Error error, bool linger = false) -> awaitable<void> {
       req.keep_alive = false;
       if (req.target.empty()) req.target = "/";
       if (req.method_text.empty()) req.method_text = "-";
-      split_target(req);
-      Response res = pipeline.reject(req, Error(code, std::move(message)));
+      if (req.path.empty()) split_target(req);
+      Response res = pipeline.reject(req, error);
       std::uint64_t bytes = 0;
       metrics.in_flight.fetch_add(1);
       co_await write_response(*conn, req, res, bytes);
@@ -459,21 +469,25 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn) {
       }
     };
 
+    const auto too_large = [](std::uint64_t limit) {
+      return Error(ErrorCode::payload_too_large, "request body exceeds " + std::to_string(limit) + " bytes");
+    };
     if (hec) {
       if (hec == bhttp::error::body_limit) {
         // A declared Content-Length over the limit is refused before any body byte is read. The
         // request line has been parsed, so the error is rendered in the format of the path asked.
         req.target = std::string(parser.get().target());
-        co_await reject_and_close(ErrorCode::payload_too_large,
-                                  "request body exceeds " + std::to_string(config.http.body_limit) + " bytes", true);
+        split_target(req);
+        const auto* streamed = pipeline.router().streamed_bodies_for(req.path);
+        co_await reject_and_close(too_large(streamed ? streamed->max_bytes : config.http.body_limit), true);
       } else if (hec == bhttp::error::header_limit) {
-        co_await reject_and_close(ErrorCode::header_too_large,
-                                  "request head exceeds " + std::to_string(config.http.header_limit) + " bytes");
+        co_await reject_and_close(Error(ErrorCode::header_too_large,
+                                        "request head exceeds " + std::to_string(config.http.header_limit) + " bytes"));
       } else if (hec == beast::error::timeout) {
-        co_await reject_and_close(ErrorCode::request_timeout, "request head not received in time");
+        co_await reject_and_close(Error(ErrorCode::request_timeout, "request head not received in time"));
       } else if (hec != bhttp::error::end_of_stream && hec != net::error::eof && hec != net::error::connection_reset &&
                  hec != net::error::operation_aborted) {
-        co_await reject_and_close(ErrorCode::bad_request, "malformed request: " + hec.message());
+        co_await reject_and_close(Error(ErrorCode::bad_request, "malformed request: " + hec.message()));
       }
       co_return;
     }
@@ -488,7 +502,48 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn) {
       req.keep_alive = h.keep_alive();
     }
 
+    // The body's limit: http.body_limit, or the route's own when it streams bodies into a sink
+    // (decided from the head by the route's factory, which may refuse the request right away).
+    std::shared_ptr<BodySink> sink;
+    std::uint64_t body_limit = config.http.body_limit;
+    const auto declared = parser.content_length();
+    if (!parser.is_done()) {
+      if (const auto* streamed = pipeline.router().streamed_bodies_for(req.path)) {
+        if (declared && *declared > streamed->max_bytes) {
+          co_await reject_and_close(too_large(streamed->max_bytes), true);
+          co_return;
+        }
+        std::optional<Error> refused;
+        try {
+          sink = streamed->factory(req);
+        } catch (const Error& e) {
+          refused = e;
+        } catch (const std::exception& e) {
+          log::error("request body sink for {} failed: {}", req.path, e.what());
+          refused = Error(ErrorCode::internal, "internal error");
+        }
+        if (refused) {
+          co_await reject_and_close(std::move(*refused), true);
+          co_return;
+        }
+        if (sink) body_limit = streamed->max_bytes;
+      }
+      if (declared && *declared > body_limit) {
+        co_await reject_and_close(too_large(body_limit), true);
+        co_return;
+      }
+      parser.body_limit(body_limit);  // chunked bodies are checked as they arrive
+    }
+
     // Body (if any), with its own deadline. Clients that wait for "100 Continue" get it first.
+    const auto body_error = [&](const beast::error_code& bec) -> std::optional<Error> {
+      if (bec == bhttp::error::body_limit) return too_large(body_limit);
+      if (bec == beast::error::timeout) return Error(ErrorCode::request_timeout, "request body not received in time");
+      if (bec != net::error::eof && bec != bhttp::error::partial_message && bec != net::error::connection_reset &&
+          bec != net::error::operation_aborted)
+        return Error(ErrorCode::bad_request, "malformed request body: " + bec.message());
+      return std::nullopt;  // the client went away: nobody to answer
+    };
     if (!parser.is_done()) {
       if (auto expect = req.header("Expect"); expect && iequals(*expect, "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
@@ -497,23 +552,53 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn) {
         co_await bhttp::async_write(conn->stream, cont, redirect_error(use_awaitable, cec));
         if (cec) co_return;
       }
-      conn->stream.expires_after(config.http.body_timeout);
-      beast::error_code bec;
-      co_await bhttp::async_read(conn->stream, buffer, parser, redirect_error(use_awaitable, bec));
-      if (bec) {
-        if (bec == bhttp::error::body_limit) {
-          co_await reject_and_close(ErrorCode::payload_too_large,
-                                    "request body exceeds " + std::to_string(config.http.body_limit) + " bytes", true);
-        } else if (bec == beast::error::timeout) {
-          co_await reject_and_close(ErrorCode::request_timeout, "request body not received in time");
-        } else if (bec != net::error::eof && bec != bhttp::error::partial_message &&
-                   bec != net::error::connection_reset && bec != net::error::operation_aborted) {
-          co_await reject_and_close(ErrorCode::bad_request, "malformed request body: " + bec.message());
+      if (sink) {
+        // Piece by piece into the sink; http.body_timeout applies to each piece (a large upload
+        // may take longer than that as a whole, as long as it keeps moving).
+        bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(parser));
+        std::vector<char> piece(256 * 1024);
+        while (!body_parser.is_done()) {
+          body_parser.get().body().data = piece.data();
+          body_parser.get().body().size = piece.size();
+          conn->stream.expires_after(config.http.body_timeout);
+          beast::error_code bec;
+          co_await bhttp::async_read_some(conn->stream, buffer, body_parser, redirect_error(use_awaitable, bec));
+          if (bec == bhttp::error::need_buffer) bec = {};
+          if (bec) {
+            if (auto e = body_error(bec)) co_await reject_and_close(std::move(*e), bec == bhttp::error::body_limit);
+            co_return;
+          }
+          const std::size_t got = piece.size() - body_parser.get().body().size;
+          if (got == 0) continue;
+          std::optional<Error> refused;
+          try {
+            sink->write(piece.data(), got);
+          } catch (const Error& e) {
+            refused = e;
+          } catch (const std::exception& e) {
+            log::error("request body sink for {} failed: {}", req.path, e.what());
+            refused = Error(ErrorCode::internal, "internal error");
+          }
+          if (refused) {
+            co_await reject_and_close(std::move(*refused), true);
+            co_return;
+          }
         }
-        co_return;
+      } else {
+        conn->stream.expires_after(config.http.body_timeout);
+        beast::error_code bec;
+        co_await bhttp::async_read(conn->stream, buffer, parser, redirect_error(use_awaitable, bec));
+        if (bec) {
+          if (auto e = body_error(bec)) co_await reject_and_close(std::move(*e), bec == bhttp::error::body_limit);
+          co_return;
+        }
       }
     }
-    req.body = std::move(parser.get().body());
+    if (sink) {
+      req.body_sink = std::move(sink);
+    } else {
+      req.body = std::move(parser.get().body());
+    }
 
     metrics.in_flight.fetch_add(1);
     Response res = pipeline.handle(req);

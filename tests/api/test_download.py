@@ -293,6 +293,43 @@ class Download(unittest.TestCase):
             time.sleep(0.1)
         self.assertEqual(r.status_code, 206)
 
+    def test_spent_monthly_volume_degrades_to_one_slow_connection(self):
+        # Collaborative users have a 5000-byte month here (DATASPACE_QUOTA_LIMITS in tests/CMakeLists.txt).
+        tiny = token("tiny@example.org", "tiny-password", "collaborative")
+        r = requests.get(self.url, headers={**bearer(tiny), "Range": "bytes=0-5999"})
+        self.assertEqual(r.status_code, 206)
+        self.assertEqual(r.headers["X-Download-Bandwidth"], str(20 * 1000 * 1000))
+        self.assertNotIn("X-Download-Degraded", r.headers)
+        # 6000 bytes > 5000: the volume is spent. Downloads go on, at 1 MiB/s on one connection.
+        n = min(len(self.zip_bytes), 2_200_000)
+        started = time.time()
+        first = requests.get(self.url, headers={**bearer(tiny), "Range": f"bytes=0-{n - 1}"}, stream=True)
+        try:
+            self.assertEqual(first.status_code, 206)
+            self.assertEqual(first.headers["X-Download-Bandwidth"], "1048576")
+            self.assertEqual(first.headers["X-Download-Connections-Limit"], "1")
+            self.assertIn("X-Download-Degraded", first.headers)
+            quotas = requests.get(URL + "/me/quotas", headers=bearer(tiny)).json()
+            self.assertEqual(quotas["downloads"], {"degraded": True, "bandwidth": 1048576, "connections": 1, "open": 1})
+            second = requests.get(self.url, headers={**bearer(tiny), "Range": "bytes=0-9"})
+            body = zipper_error(self, second, 429, "DAT-ZIP-100")
+            self.assertIn("Max session number exceeded (1 concurrent downloads)", body["message"])
+            self.assertIn("Retry-After", second.headers)
+            data = first.content
+        finally:
+            first.close()
+        elapsed = time.time() - started
+        self.assertEqual(data, self.zip_bytes[:n])
+        self.assertGreater(elapsed, 0.8 * n / 1048576)
+        # The slot is free again once the body is sent.
+        for _ in range(50):
+            r = requests.get(self.url, headers={**bearer(tiny), "Range": "bytes=0-9"})
+            if r.status_code == 206:
+                break
+            time.sleep(0.1)
+        self.assertEqual(r.status_code, 206)
+        self.assertEqual(r.headers["X-Download-Bandwidth"], "1048576")
+
     def test_downloads_are_counted(self):
         requests.get(self.url, headers={**bearer(self.bob), "Range": "bytes=0-999"})
         deadline = time.time() + 10
@@ -303,6 +340,9 @@ class Download(unittest.TestCase):
                 break
             time.sleep(0.3)
         self.assertGreaterEqual(used, 1000)
+        quotas = requests.get(URL + "/me/quotas", headers=bearer(self.bob)).json()
+        self.assertEqual(quotas["downloads"], {"degraded": False, "bandwidth": 20 * 1000 * 1000, "connections": 4,
+                                               "open": 0})
         found = False
         while not found and time.time() < deadline + 5:  # the access log is flushed every second
             with open(os.environ["DATASPACE_ACCESS_LOG"]) as f:
@@ -356,4 +396,4 @@ class Download(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(argv=sys.argv[:1], verbosity=2)
+    unittest.main(argv=sys.argv[:1] + sys.argv[2:], verbosity=2)

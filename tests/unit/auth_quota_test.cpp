@@ -119,11 +119,34 @@ TEST(QuotaService, DownloadSlotsCountConnectionsAndCarryBandwidth) {
   a.reset();
   auto c = q.open_download(s, d);
   EXPECT_TRUE(c);
+  EXPECT_FALSE(c->degraded());
   q.account_download_bytes(s, 1000);
   c.reset();
   b.reset();
-  EXPECT_FALSE(q.open_download(s, d));  // the month's volume is spent
+  // The month's volume is spent: one connection at 1 MiB/s.
+  auto slow = q.open_download(s, d);
+  ASSERT_TRUE(slow);
+  EXPECT_TRUE(slow->degraded());
+  EXPECT_EQ(slow->bandwidth(), 1024 * 1024);
+  EXPECT_EQ(slow->connections(), 1);
+  EXPECT_FALSE(q.open_download(s, d));
+  EXPECT_EQ(d.limit_name, "download_degraded_connections");
+  const auto r = q.report(s);
+  EXPECT_TRUE(r.downloads.degraded);
+  EXPECT_EQ(r.downloads.open, 1);
+  EXPECT_EQ(r.downloads.bandwidth, 1024 * 1024);
+}
+
+TEST(QuotaService, SpentVolumeWithZeroDegradedLimitRefusesDownloads) {
+  auto p = default_quota_profiles();
+  apply_quota_overrides(p, {"general.download_bytes_per_month=1000", "general.download_degraded_connections=0"});
+  QuotaService q(nullptr, p);
+  const QuotaSubject s{"u1", Typology::general, true};
+  QuotaDecision d;
+  q.account_download_bytes(s, 1000);
+  EXPECT_FALSE(q.open_download(s, d));
   EXPECT_EQ(d.limit_name, "download_bytes_per_month");
+  EXPECT_GT(d.retry_after_s, 0);
 }
 
 TEST(QuotaService, MonthlyCountersPersistInTheStoreAcrossRestarts) {

@@ -508,7 +508,15 @@ void register_routes(http::Router& router, const Services& services) {
                            {"client_id", who.client_id},
                            {"created", format_iso8601(std::chrono::system_clock::from_time_t(user->created))}});
   });
-  router.get("/me/quotas", [quotas](Request& req) {
+  // Downloads now: "degraded" once the monthly volume is spent; null = unlimited.
+  auto download_state = [](const da::QuotaReport::Downloads& d) {
+    auto limit = [](double v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(static_cast<long long>(v)); };
+    return nlohmann::json{{"degraded", d.degraded},
+                          {"bandwidth", limit(d.bandwidth)},
+                          {"connections", limit(d.connections)},
+                          {"open", d.open}};
+  };
+  router.get("/me/quotas", [quotas, download_state](Request& req) {
     caller(req);
     if (!quotas) throw Error(ErrorCode::not_implemented, "quotas are not enabled on this server");
     const auto subject = quota_subject(req);
@@ -517,7 +525,8 @@ void register_routes(http::Router& router, const Services& services) {
                            {"period", r.period},
                            {"limits", r.limits},
                            {"usage", r.usage},
-                           {"available_per_minute", r.buckets}});
+                           {"available_per_minute", r.buckets},
+                           {"downloads", download_state(r.downloads)}});
   });
 
   router.get("/me/clients", [&svc](Request& req) {

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "api/auth/metering.hpp"
 #include "api/auth/middleware.hpp"
 #include "api/common/catalog.hpp"
 #include "api/download/zip.hpp"
@@ -79,65 +80,6 @@ std::string sha256_hex(const std::string& text) {
   for (unsigned int i = 0; i < n; ++i) out += fmt::format("{:02x}", md[i]);
   return out;
 }
-
-// Paces a download to the connection's bandwidth (through BodyStream::pause, so the server waits
-// on a timer instead of blocking a thread), counts the bytes sent against the user's monthly
-// volume, and holds the connection slot until the body is done.
-class MeteredStream : public http::BodyStream {
- public:
-  MeteredStream(std::shared_ptr<http::BodyStream> inner, std::shared_ptr<da::DownloadSlot> slot,
-                da::QuotaService* quotas, da::QuotaSubject subject, std::string what)
-      : inner_(std::move(inner)),
-        slot_(std::move(slot)),
-        quotas_(quotas),
-        subject_(std::move(subject)),
-        what_(std::move(what)),
-        bandwidth_(slot_ ? slot_->bandwidth() : 0) {}
-  ~MeteredStream() override {
-    flush();
-    log::info("download {} by {}: {} bytes", what_, subject_.key, sent_);
-  }
-  std::optional<std::uint64_t> size() const override { return inner_->size(); }
-  std::size_t read(char* out, std::size_t capacity) override {
-    if (bandwidth_ > 0) {
-      // Pieces of about 1/20 s of transfer keep the pacing smooth.
-      const auto piece = static_cast<std::size_t>(std::max(16'384.0, bandwidth_ / 20));
-      capacity = std::min(capacity, piece);
-    }
-    if (sent_ == 0) started_ = std::chrono::steady_clock::now();
-    const std::size_t n = inner_->read(out, capacity);
-    sent_ += n;
-    unaccounted_ += n;
-    const auto total = inner_->size();
-    done_ = n == 0 || (total && sent_ >= *total);
-    if (unaccounted_ >= (4u << 20) || done_) flush();
-    if (done_) slot_.reset();  // the connection slot is free as soon as the last byte is out
-    return n;
-  }
-  std::chrono::steady_clock::duration pause() override {
-    if (bandwidth_ <= 0 || sent_ == 0 || done_) return {};
-    const auto due = started_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                    std::chrono::duration<double>(static_cast<double>(sent_) / bandwidth_));
-    const auto now = std::chrono::steady_clock::now();
-    return due > now ? due - now : std::chrono::steady_clock::duration::zero();
-  }
-
- private:
-  void flush() {
-    if (quotas_ && unaccounted_ > 0) quotas_->account_download_bytes(subject_, unaccounted_);
-    unaccounted_ = 0;
-  }
-  std::shared_ptr<http::BodyStream> inner_;
-  std::shared_ptr<da::DownloadSlot> slot_;
-  da::QuotaService* quotas_;
-  da::QuotaSubject subject_;
-  std::string what_;
-  double bandwidth_;
-  std::chrono::steady_clock::time_point started_;
-  std::uint64_t sent_ = 0;
-  std::uint64_t unaccounted_ = 0;
-  bool done_ = false;
-};
 
 // ---- orders of offline products ------------------------------------------------------------------
 // Orders are JSON objects in the object store (bucket "orders", key <user id>/<order id>.json,
@@ -337,8 +279,23 @@ class DownloadApi {
     if (!std::regex_match(id, uuid_pattern()))
       throw zip_error(ErrorCode::unprocessable, "DAT-ZIP-111", "Invalid product UUID: '" + id + "'");
     if (!s_.catalog) throw zip_error(ErrorCode::service_unavailable, "DAT-ZIP-503", "no catalogue configured");
-    auto p = s_.catalog->get(lower(id));
+    const std::string key = lower(id);
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = products_.find(key); it != products_.end() && now - it->second.first < kProductTtl)
+        return *it->second.second;
+    }
+    auto p = s_.catalog->get(key);
     if (!p) throw zip_error(ErrorCode::not_found, "DAT-ZIP-404", "Product " + id + " not found");
+    // GDAL-like clients read one file in hundreds of small ranges: an online product's record (a
+    // JSON parse in the store, most of a small range's cost) is kept for a moment. Offline ones are
+    // not, so a product restored by an order downloads at once.
+    if (p->online) {
+      std::lock_guard lock(mutex_);
+      if (products_.size() >= 1024) products_.clear();
+      products_[key] = {now, std::make_shared<const catalog::Product>(*p)};
+    }
     return std::move(*p);
   }
 
@@ -704,52 +661,52 @@ class DownloadApi {
   // ---- limits ---------------------------------------------------------------------------------
 
   // A body-carrying answer takes a connection slot (429 DAT-ZIP-100 when none is free), is paced to
-  // the slot's bandwidth and counted against the monthly volume; the limits are reported in
-  // X-Download-* headers. 304s, 416s and HEADs hold no slot.
+  // the slot's bandwidth and counted against the monthly volume (api/auth/metering); the limits are
+  // reported in X-Download-* headers. 304s, 416s and HEADs hold no slot. Once the month's volume
+  // is spent, downloads go on under the degraded limits (one connection at 1 MB/s by default).
   http::Response meter(http::Request& req, http::Response res, const catalog::Product& p, const std::string& rel) {
     const std::string what = p.name + (rel.empty() ? "" : "/" + rel);
     req.ctx.log_fields["product"] = p.id;
     if (!rel.empty()) req.ctx.log_fields["node"] = rel;
     if (!res.stream || req.method == http::Method::head) return res;
     const auto size = res.stream->size();
-    if (!s_.quotas) {
-      req.ctx.log_fields["download_bytes"] = size.value_or(0);
-      return res;
-    }
+    req.ctx.log_fields["download_bytes"] = size.value_or(0);
+    if (!s_.quotas) return res;
     const da::QuotaSubject subject = auth::quota_subject(req);
     da::QuotaDecision decision;
-    std::shared_ptr<da::DownloadSlot> slot = s_.quotas->open_download(subject, decision);
+    std::unique_ptr<da::DownloadSlot> slot = s_.quotas->open_download(subject, decision);
     if (!slot) {
       Error e = auth::quota_error(req, decision);
-      const bool sessions = decision.limit_name == "download_connections";
-      Error z = zip_error(ErrorCode::too_many_requests, "DAT-ZIP-100",
-                          sessions ? fmt::format("Max session number exceeded ({} concurrent downloads)",
-                                                 static_cast<long long>(decision.limit))
-                                   : "Monthly download volume exhausted (" + decision.limit_name + ")");
+      const bool degraded = decision.limit_name == "download_degraded_connections";
+      std::string message;
+      if (decision.limit_name.ends_with("_connections")) {
+        message = fmt::format("Max session number exceeded ({} concurrent downloads)",
+                              static_cast<long long>(decision.limit));
+        if (degraded)
+          message +=
+              ": your monthly download volume is spent, so downloads continue on one connection at reduced "
+              "bandwidth until the next month";
+      } else {
+        message = "Monthly download volume exhausted (" + decision.limit_name + ")";
+      }
+      Error z = zip_error(ErrorCode::too_many_requests, "DAT-ZIP-100", message);
       for (const auto& [k, v] : e.headers()) z.with_header(k, v);
       throw z;
     }
-    req.ctx.log_fields["download_bytes"] = size.value_or(0);
-    const auto& prof = s_.quotas->profile(subject.typology);
-    if (slot->bandwidth() > 0)
-      res.headers.set("X-Download-Bandwidth", fmt::format("{}", static_cast<long long>(slot->bandwidth())));
-    if (auto c = prof.limit("download_connections")) {
-      res.headers.set("X-Download-Connections-Limit", fmt::format("{}", static_cast<long long>(*c)));
-      if (decision.limit_name == "download_connections")
-        res.headers.set("X-Download-Connections-Remaining",
-                        fmt::format("{}", static_cast<long long>(std::max(0.0, decision.remaining))));
-    }
-    if (auto v = prof.limit("download_bytes_per_month"))
-      res.headers.set("X-Download-Volume-Limit", fmt::format("{}", static_cast<long long>(*v)));
-    res.stream = std::make_shared<MeteredStream>(std::move(res.stream), std::move(slot), s_.quotas, subject, what);
+    auth::meter_download(res, std::move(slot), *s_.quotas, subject, decision, what);
     return res;
   }
 
  private:
   const Services& s_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::unordered_map<std::string, std::vector<std::uint32_t>> crc_memory_;  // by listing fingerprint
   std::unordered_map<std::string, std::shared_future<std::vector<std::uint32_t>>> crc_pending_;
+  // Recently read online products, by id (see product()).
+  static constexpr std::chrono::milliseconds kProductTtl{1000};
+  mutable std::unordered_map<std::string,
+                             std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<const catalog::Product>>>
+      products_;
   Orders orders_;
 };
 

@@ -5,20 +5,26 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
+#include <cstring>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include <fmt/format.h>
 
+#include "api/auth/metering.hpp"
 #include "api/common/catalog.hpp"
 #include "api/s3/sigv4.hpp"
 #include "auth/crypto.hpp"
 #include "auth/quota.hpp"
 #include "auth/service.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
 #include "http/body.hpp"
@@ -273,6 +279,13 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+bool has_any(const Request& req, std::initializer_list<std::string_view> names) {
+  for (auto n : names) {
+    if (req.query.has(n)) return true;
+  }
+  return false;
+}
+
 bool is_hex(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
 }
@@ -304,24 +317,33 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
-class Md5 {
+// An incremental digest (OpenSSL EVP): MD5 for ETags, SHA-256 for payload hashes.
+class Digest {
  public:
-  Md5() : ctx_(EVP_MD_CTX_new()) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_, EVP_md5(), nullptr) != 1) throw Error(ErrorCode::internal, "MD5 init failed");
+  explicit Digest(const EVP_MD* md) : md_(md), ctx_(EVP_MD_CTX_new()) { reset(); }
+  ~Digest() { EVP_MD_CTX_free(ctx_); }
+  Digest(const Digest&) = delete;
+  Digest& operator=(const Digest&) = delete;
+  void reset() {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_, md_, nullptr) != 1) throw Error(ErrorCode::internal, "digest init failed");
   }
-  ~Md5() { EVP_MD_CTX_free(ctx_); }
-  Md5(const Md5&) = delete;
-  Md5& operator=(const Md5&) = delete;
   void update(const char* data, std::size_t n) { EVP_DigestUpdate(ctx_, data, n); }
+  // The digest of everything updated since the last reset (then reset again).
   std::string raw() {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     EVP_DigestFinal_ex(ctx_, out, &n);
+    reset();
     return std::string(reinterpret_cast<const char*>(out), n);
   }
 
  private:
+  const EVP_MD* md_;
   EVP_MD_CTX* ctx_;
+};
+
+struct Md5 : Digest {
+  Md5() : Digest(EVP_md5()) {}
 };
 
 std::string quote_etag(std::string_view hex) { return "\"" + std::string(hex) + "\""; }
@@ -350,37 +372,10 @@ std::string guess_content_type(std::string_view key) {
   return "application/octet-stream";
 }
 
-// Counts the bytes of a GetObject body actually sent against the caller's monthly download volume.
-class CountedStream final : public http::BodyStream {
- public:
-  CountedStream(std::shared_ptr<http::BodyStream> inner, auth::QuotaService* quotas, auth::QuotaSubject subject)
-      : inner_(std::move(inner)), quotas_(quotas), subject_(std::move(subject)) {}
-  ~CountedStream() override {
-    if (sent_ == 0 || !quotas_) return;
-    try {
-      quotas_->account_download_bytes(subject_, sent_);
-    } catch (const std::exception&) {
-      // accounting must never break a response
-    }
-  }
-  std::optional<std::uint64_t> size() const override { return inner_->size(); }
-  std::size_t read(char* out, std::size_t capacity) override {
-    const auto n = inner_->read(out, capacity);
-    sent_ += n;
-    return n;
-  }
-
- private:
-  std::shared_ptr<http::BodyStream> inner_;
-  auth::QuotaService* quotas_;
-  auth::QuotaSubject subject_;
-  std::uint64_t sent_ = 0;
-};
-
 // ---- the service --------------------------------------------------------------------------------
 
 struct Caller {
-  auth::S3Credential cred;
+  ds::auth::S3Credential cred;
   std::string signing_key;
   std::string amz_date;
   std::string scope;
@@ -394,20 +389,248 @@ struct ObjectMeta {
   std::map<std::string, std::string> user;  // x-amz-meta-* headers (lower-case names)
 };
 
+// Decodes a request payload the way x-amz-content-sha256 declares it, as it streams in: a hex
+// SHA-256 (verified at the end: XAmzContentSHA256Mismatch), UNSIGNED-PAYLOAD, or aws-chunked
+// (STREAMING-…: chunk framing removed, every chunk's signature verified when the payload is signed,
+// trailers ignored; x-amz-decoded-content-length checked). Decoded bytes go to `out`; their MD5
+// (ETag) is kept and checked against Content-MD5 when sent.
+class PayloadDecoder {
+ public:
+  using Output = std::function<void(const char*, std::size_t)>;
+
+  PayloadDecoder(const Caller& c, const Request& req, Output out)
+      : out_(std::move(out)),
+        sha_(EVP_sha256()),
+        signing_key_(c.signing_key),
+        amz_date_(c.amz_date),
+        scope_(c.scope),
+        previous_(c.signature) {
+    const std::string& mode = c.payload_hash;
+    if (mode == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" || mode == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER") {
+      mode_ = Mode::chunked_signed;
+    } else if (mode == "STREAMING-UNSIGNED-PAYLOAD-TRAILER") {
+      mode_ = Mode::chunked_unsigned;
+    } else if (mode == "UNSIGNED-PAYLOAD") {
+      mode_ = Mode::plain;
+    } else if (mode.size() == 64 && is_hex(mode)) {
+      mode_ = Mode::sha256;
+      expected_sha256_ = lower(mode);
+    } else {
+      fail("InvalidArgument",
+           "x-amz-content-sha256 must be a SHA-256 hex digest, UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD "
+           "or STREAMING-UNSIGNED-PAYLOAD-TRAILER");
+    }
+    if (chunked()) {
+      if (auto d = req.header("x-amz-decoded-content-length")) declared_decoded_ = std::string(*d);
+    }
+    if (auto md5 = req.header("Content-MD5")) {
+      std::string b64(*md5), raw;
+      for (auto& ch : b64) {
+        if (ch == '+') ch = '-';
+        if (ch == '/') ch = '_';
+      }
+      if (!ds::auth::base64url_decode(b64, raw) || raw.size() != 16)
+        fail("InvalidDigest", "Content-MD5 is not valid base64 MD5");
+      content_md5_ = std::move(raw);
+    }
+  }
+
+  void feed(const char* data, std::size_t n) {
+    if (!chunked()) {
+      if (mode_ == Mode::sha256) sha_.update(data, n);
+      emit(data, n);
+      return;
+    }
+    while (n > 0) {
+      switch (state_) {
+        case State::header: {
+          const char* nl = static_cast<const char*>(std::memchr(data, '\n', n));
+          const std::size_t take = nl ? static_cast<std::size_t>(nl - data) + 1 : n;
+          line_.append(data, take);
+          data += take;
+          n -= take;
+          if (line_.size() > 4096) fail("InvalidArgument", "malformed aws-chunked chunk header");
+          if (nl) start_chunk();
+          break;
+        }
+        case State::data: {
+          const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(n, remaining_));
+          if (mode_ == Mode::chunked_signed) sha_.update(data, take);
+          emit(data, take);
+          data += take;
+          n -= take;
+          remaining_ -= take;
+          if (remaining_ == 0) {
+            verify_chunk();
+            state_ = State::crlf;
+          }
+          break;
+        }
+        case State::crlf: {
+          crlf_ += *data++;
+          --n;
+          if (crlf_.size() == 2) {
+            if (crlf_ != "\r\n") fail("InvalidArgument", "an aws-chunked chunk is not followed by CRLF");
+            crlf_.clear();
+            state_ = State::header;
+          }
+          break;
+        }
+        case State::trailer:  // trailing headers (checksums we do not use)
+          trailer_ += n;
+          if (trailer_ > 65536) fail("InvalidArgument", "the aws-chunked trailer is too long");
+          n = 0;
+          break;
+      }
+    }
+  }
+
+  // After the last piece: verifies that the payload is complete and matches its declared digests.
+  void finish() {
+    if (chunked() && state_ != State::trailer) fail("IncompleteBody", "the aws-chunked body ends inside a chunk");
+    if (mode_ == Mode::sha256 && hex_encode(sha_.raw()) != expected_sha256_) {
+      fail("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.");
+    }
+    if (declared_decoded_ && *declared_decoded_ != std::to_string(decoded_)) {
+      fail("IncompleteBody", "the decoded body does not have x-amz-decoded-content-length bytes");
+    }
+    md5_raw_ = md5_.raw();
+    if (content_md5_ && *content_md5_ != md5_raw_)
+      fail("BadDigest", "The Content-MD5 you specified did not match what we received.");
+  }
+
+  std::uint64_t decoded_size() const { return decoded_; }
+  const std::string& md5_raw() const { return md5_raw_; }  // after finish()
+
+ private:
+  enum class Mode { plain, sha256, chunked_signed, chunked_unsigned };
+  enum class State { header, data, crlf, trailer };
+  bool chunked() const { return mode_ == Mode::chunked_signed || mode_ == Mode::chunked_unsigned; }
+
+  void emit(const char* data, std::size_t n) {
+    if (n == 0) return;
+    md5_.update(data, n);
+    decoded_ += n;
+    out_(data, n);
+  }
+
+  // "<hex size>[;chunk-signature=<sig>]\r\n" is in line_.
+  void start_chunk() {
+    std::string_view line(line_);
+    if (line.size() < 2 || line[line.size() - 2] != '\r') fail("InvalidArgument", "malformed aws-chunked chunk header");
+    line.remove_suffix(2);
+    const auto semi = line.find(';');
+    const std::string_view size_text = line.substr(0, semi);
+    std::uint64_t size = 0;
+    auto [p, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
+    if (ec != std::errc() || p != size_text.data() + size_text.size() || size_text.empty()) {
+      fail("InvalidArgument", "malformed aws-chunked chunk header");
+    }
+    signature_.clear();
+    if (semi != std::string_view::npos) {
+      const auto ext = line.substr(semi + 1);
+      if (ext.rfind("chunk-signature=", 0) == 0) signature_ = lower(ext.substr(16));
+    }
+    line_.clear();
+    remaining_ = size;
+    if (size == 0) {
+      verify_chunk();
+      state_ = State::trailer;
+    } else {
+      state_ = State::data;
+    }
+  }
+
+  void verify_chunk() {
+    if (mode_ != Mode::chunked_signed) return;
+    const auto expected = chunk_signature_of_hash(signing_key_, amz_date_, scope_, previous_, hex_encode(sha_.raw()));
+    if (!ds::auth::constant_time_equal(expected, signature_)) {
+      fail("SignatureDoesNotMatch", "the signature of a chunk of the aws-chunked body does not match");
+    }
+    previous_ = expected;
+  }
+
+  Output out_;
+  Mode mode_ = Mode::plain;
+  State state_ = State::header;
+  Digest sha_;  // the whole payload (sha256 mode) or the current chunk (chunked_signed)
+  Md5 md5_;
+  std::string signing_key_, amz_date_, scope_, previous_;
+  std::string expected_sha256_;
+  std::optional<std::string> declared_decoded_, content_md5_;
+  std::string line_, crlf_, signature_, md5_raw_;
+  std::uint64_t remaining_ = 0;
+  std::uint64_t decoded_ = 0;
+  std::uint64_t trailer_ = 0;
+};
+
+// The body of a PutObject or UploadPart, decoded into an object store writer as it arrives (the
+// server streams it here: http::Router::stream_bodies). Nothing is visible until the handler
+// commits the writer; a sink dropped before that leaves nothing.
+class UploadSink final : public http::BodySink {
+ public:
+  UploadSink(const Caller& c, const Request& req, std::unique_ptr<st::ObjectWriter> writer, std::uint64_t max_bytes)
+      : writer_(std::move(writer)), max_bytes_(max_bytes), decoder_(c, req, [this](const char* p, std::size_t n) {
+          if (decoder_.decoded_size() > max_bytes_)
+            fail("EntityTooLarge", fmt::format("Your proposed upload exceeds the maximum allowed object size ({} "
+                                               "bytes): upload it in parts",
+                                               max_bytes_));
+          writer_->write(p, n);
+        }) {}
+  void write(const char* data, std::size_t size) override { decoder_.feed(data, size); }
+  // Verifies the payload (digests, completeness); returns its MD5. The writer is then ready to commit.
+  std::string finish() {
+    decoder_.finish();
+    return decoder_.md5_raw();
+  }
+  std::uint64_t size() const { return decoder_.decoded_size(); }
+  st::ObjectWriter& writer() { return *writer_; }
+
+ private:
+  std::unique_ptr<st::ObjectWriter> writer_;
+  std::uint64_t max_bytes_;
+  PayloadDecoder decoder_;
+};
+
 class S3Service {
  public:
   explicit S3Service(const Services& services)
       : services_(services),
         store_(*services.objects),
-        region_(services.config.s3_region.empty() ? "default" : services.config.s3_region) {}
+        region_(services.config.s3_region.empty() ? "default" : services.config.s3_region) {
+    if (services.config.s3_multipart_expiry.count() > 0) reaper_ = std::thread([this] { run_reaper(); });
+  }
+  ~S3Service() {
+    {
+      std::lock_guard lock(reaper_mutex_);
+      stopping_ = true;
+    }
+    reaper_cv_.notify_all();
+    if (reaper_.joinable()) reaper_.join();
+  }
+  S3Service(const S3Service&) = delete;
+  S3Service& operator=(const S3Service&) = delete;
 
   Response handle(Request& req);
+  // The streamed-body factory (http::Router::stream_bodies): PutObject and UploadPart bodies go
+  // straight into the object store; other requests are buffered as usual.
+  std::shared_ptr<http::BodySink> open_upload(Request& req);
+  // Aborts multipart uploads idle for longer than s3.multipart_expiry. Returns how many.
+  std::size_t reap_uploads();
 
  private:
   // -- authentication
   Caller authenticate(Request& req) const;
   void decode_body(Request& req, const Caller& c) const;
-  std::string decode_chunked(const std::string& body, const Caller* c) const;
+  // Counts one request against the caller's s3 quota; SlowDown when over it.
+  void admit(const Caller& c) const;
+  // The upload sink of a PutObject/UploadPart: the one the server streamed the body into, or one
+  // fed with the buffered body.
+  std::shared_ptr<UploadSink> make_upload(const Request& req, const std::string& bucket, const std::string& key,
+                                          const Caller& c);
+  std::shared_ptr<UploadSink> upload_of(const Request& req, const std::string& bucket, const std::string& key,
+                                        const Caller& c);
+  void run_reaper();
 
   // -- buckets
   std::optional<nlohmann::json> bucket_record(const std::string& bucket) const;
@@ -450,6 +673,10 @@ class S3Service {
   st::ObjectStore& store_;
   std::string region_;
   std::mutex buckets_mutex_;
+  std::mutex reaper_mutex_;
+  std::condition_variable reaper_cv_;
+  bool stopping_ = false;
+  std::thread reaper_;
 };
 
 // ---- authentication -------------------------------------------------------------------------------
@@ -584,7 +811,7 @@ Caller S3Service::authenticate(Request& req) const {
   for (const auto& [uri, hdrs] : candidates) {
     const auto creq = canonical_request(req.method_text, uri, query, hdrs, signed_headers, payload);
     const auto sig = signature(caller.signing_key, string_to_sign(amz_date, caller.scope, creq));
-    if (auth::constant_time_equal(sig, lower(provided))) {
+    if (ds::auth::constant_time_equal(sig, lower(provided))) {
       ok = true;
       break;
     }
@@ -599,81 +826,12 @@ Caller S3Service::authenticate(Request& req) const {
   return caller;
 }
 
-std::string S3Service::decode_chunked(const std::string& body, const Caller* c) const {
-  std::string out;
-  out.reserve(body.size());
-  std::size_t pos = 0;
-  std::string previous = c ? c->signature : "";
-  while (true) {
-    const auto eol = body.find("\r\n", pos);
-    if (eol == std::string::npos) fail("IncompleteBody", "the aws-chunked body ends inside a chunk header");
-    const std::string_view line(body.data() + pos, eol - pos);
-    const auto semi = line.find(';');
-    const std::string_view size_text = line.substr(0, semi);
-    std::uint64_t size = 0;
-    auto [p, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
-    if (ec != std::errc() || p != size_text.data() + size_text.size() || size_text.empty()) {
-      fail("InvalidArgument", "malformed aws-chunked chunk header");
-    }
-    const std::size_t data_start = eol + 2;
-    if (size > body.size() - data_start) fail("IncompleteBody", "the aws-chunked body ends inside a chunk");
-    const std::string_view data(body.data() + data_start, size);
-    if (c) {
-      std::string_view sig;
-      if (semi != std::string_view::npos) {
-        const auto ext = line.substr(semi + 1);
-        if (ext.rfind("chunk-signature=", 0) == 0) sig = ext.substr(16);
-      }
-      const auto expected = chunk_signature(c->signing_key, c->amz_date, c->scope, previous, data);
-      if (!auth::constant_time_equal(expected, lower(sig))) {
-        fail("SignatureDoesNotMatch", "the signature of a chunk of the aws-chunked body does not match");
-      }
-      previous = expected;
-    }
-    if (size == 0) break;  // trailers, if any, follow; they are not needed here
-    out.append(data);
-    pos = data_start + size;
-    if (body.compare(pos, 2, "\r\n") != 0) fail("InvalidArgument", "an aws-chunked chunk is not followed by CRLF");
-    pos += 2;
-  }
-  return out;
-}
-
 void S3Service::decode_body(Request& req, const Caller& c) const {
-  const std::string& mode = c.payload_hash;
-  const bool chunked = mode.rfind("STREAMING-", 0) == 0;
-  if (mode == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" || mode == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER") {
-    // With a trailer, the chunks are verified; the trailer (a checksum we do not use) is ignored.
-    req.body = decode_chunked(req.body, &c);
-  } else if (mode == "STREAMING-UNSIGNED-PAYLOAD-TRAILER") {
-    req.body = decode_chunked(req.body, nullptr);
-  } else if (mode == "UNSIGNED-PAYLOAD") {
-  } else if (mode.size() == 64 && is_hex(mode)) {
-    if (sha256_hex(req.body) != lower(mode)) {
-      fail("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.");
-    }
-  } else {
-    fail("InvalidArgument",
-         "x-amz-content-sha256 must be a SHA-256 hex digest, UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD or "
-         "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
-  }
-  if (chunked) {
-    if (auto declared = req.header("x-amz-decoded-content-length")) {
-      if (*declared != std::to_string(req.body.size())) {
-        fail("IncompleteBody", "the decoded body does not have x-amz-decoded-content-length bytes");
-      }
-    }
-  }
-  if (auto md5 = req.header("Content-MD5")) {
-    std::string b64(*md5), raw;
-    for (auto& ch : b64) {
-      if (ch == '+') ch = '-';
-      if (ch == '/') ch = '_';
-    }
-    if (!auth::base64url_decode(b64, raw) || raw.size() != 16)
-      fail("InvalidDigest", "Content-MD5 is not valid base64 MD5");
-    if (raw != md5_raw(req.body)) fail("BadDigest", "The Content-MD5 you specified did not match what we received.");
-  }
+  std::string out;
+  PayloadDecoder decoder(c, req, [&out](const char* p, std::size_t n) { out.append(p, n); });
+  decoder.feed(req.body.data(), req.body.size());
+  decoder.finish();
+  req.body = std::move(out);
 }
 
 // ---- system objects -------------------------------------------------------------------------------
@@ -1004,9 +1162,28 @@ Response S3Service::get_object(const Request& req, const std::string& bucket, co
     e.with_header("Content-Range", "bytes */" + std::to_string(info->size));
     throw e;
   }
-  if (res.stream && services_.quotas) {
-    res.stream = std::make_shared<CountedStream>(res.stream, services_.quotas,
-                                                 auth::QuotaSubject{c.cred.user_id, c.cred.typology, true});
+  if (res.stream && req.method != http::Method::head && services_.quotas) {
+    // The download limits of the zipper apply (one slot per body, bandwidth, monthly volume);
+    // SlowDown is what S3 clients retry with back-off.
+    const ds::auth::QuotaSubject subject{c.cred.user_id, c.cred.typology, true};
+    ds::auth::QuotaDecision decision;
+    auto slot = services_.quotas->open_download(subject, decision);
+    if (!slot) {
+      std::string message =
+          decision.limit_name.ends_with("_connections")
+              ? fmt::format("Please reduce your request rate: max session number exceeded ({} concurrent downloads{})",
+                            static_cast<long long>(decision.limit),
+                            decision.limit_name == "download_degraded_connections"
+                                ? "; your monthly download volume is spent"
+                                : "")
+              : "Please reduce your request rate: monthly download volume exhausted (" + decision.limit_name + ")";
+      Error e = s3_error("SlowDown", std::move(message));
+      e.with_header("Retry-After",
+                    std::to_string(std::max<long long>(
+                        1, static_cast<long long>(std::ceil(std::min(decision.retry_after_s, 86400.0))))));
+      throw e;
+    }
+    api::auth::meter_download(res, std::move(slot), *services_.quotas, subject, decision, bucket + "/" + key);
   }
   for (const auto& [name, value] : meta.user) res.headers.set(name, value);
   static const std::pair<std::string_view, std::string_view> overrides[] = {
@@ -1030,18 +1207,16 @@ ObjectMeta meta_from_request(const Request& req) {
 }
 
 Response S3Service::put_object(const Request& req, const std::string& bucket, const std::string& key, const Caller& c) {
-  check_bucket(bucket, c, true);
-  check_key(key);
-  auto writer = store_.put(bucket, key);
-  writer->write(req.body.data(), req.body.size());
+  auto upload = upload_of(req, bucket, key, c);
+  const std::string md5 = upload->finish();
   st::ObjectInfo info;
   try {
-    info = writer->commit();
+    info = upload->writer().commit();
   } catch (const Error& e) {
     fail("InvalidArgument", "cannot store the object under this key: " + std::string(e.message()));
   }
   ObjectMeta meta = meta_from_request(req);
-  meta.etag = quote_etag(hex_encode(md5_raw(req.body)));
+  meta.etag = quote_etag(hex_encode(md5));
   save_meta(bucket, info, meta);
   Response res = Response::empty(200);
   res.headers.set("ETag", meta.etag);
@@ -1153,7 +1328,7 @@ Response S3Service::create_upload(const Request& req, const std::string& bucket,
                                   const Caller& c) {
   check_bucket(bucket, c, true);
   check_key(key);
-  const std::string id = hex_encode(auth::random_bytes(16));
+  const std::string id = hex_encode(ds::auth::random_bytes(16));
   const ObjectMeta m = meta_from_request(req);
   nlohmann::json j = {{"bucket", bucket},
                       {"key", key},
@@ -1180,21 +1355,138 @@ int part_number(const Request& req) {
 
 Response S3Service::upload_part(const Request& req, const std::string& bucket, const std::string& key,
                                 const Caller& c) {
-  check_bucket(bucket, c, true);
+  auto upload = upload_of(req, bucket, key, c);
   const int n = part_number(req);
   const std::string id = *req.query.get("uploadId");
-  load_upload(id, bucket, key, c);
-  if (req.header("x-amz-copy-source")) fail("NotImplemented", "UploadPartCopy is not supported");
-  const std::string etag = quote_etag(hex_encode(md5_raw(req.body)));
-  write_system(part_key(id, n), req.body);
+  const std::string etag = quote_etag(hex_encode(upload->finish()));
+  upload->writer().commit();
   nlohmann::json j = {{"part", n},
                       {"etag", etag},
-                      {"size", req.body.size()},
+                      {"size", upload->size()},
                       {"modified", format_iso8601(std::chrono::system_clock::now())}};
   write_system(part_key(id, n) + ".json", j.dump());
   Response res = Response::empty(200);
   res.headers.set("ETag", etag);
   return res;
+}
+
+// What the server may stream: a PutObject or UploadPart (not a copy, not a sub-resource).
+bool is_object_upload(const Request& req, const std::string& key) {
+  return req.method == http::Method::put && !key.empty() && !req.header("x-amz-copy-source") &&
+         !has_any(req, {"acl", "tagging", "retention", "legal-hold", "torrent", "restore", "select"});
+}
+
+std::shared_ptr<UploadSink> S3Service::make_upload(const Request& req, const std::string& bucket,
+                                                   const std::string& key, const Caller& c) {
+  check_bucket(bucket, c, true);
+  std::unique_ptr<st::ObjectWriter> writer;
+  if (req.query.has("uploadId")) {
+    const int n = part_number(req);
+    const std::string id = *req.query.get("uploadId");
+    load_upload(id, bucket, key, c);
+    if (req.header("x-amz-copy-source")) fail("NotImplemented", "UploadPartCopy is not supported");
+    writer = store_.put(kSystemBucket, part_key(id, n));
+  } else {
+    check_key(key);
+    writer = store_.put(bucket, key);
+  }
+  return std::make_shared<UploadSink>(c, req, std::move(writer), services_.config.s3_max_object_size);
+}
+
+std::shared_ptr<UploadSink> S3Service::upload_of(const Request& req, const std::string& bucket, const std::string& key,
+                                                 const Caller& c) {
+  if (auto streamed = std::dynamic_pointer_cast<UploadSink>(req.body_sink)) return streamed;
+  auto upload = make_upload(req, bucket, key, c);
+  upload->write(req.body.data(), req.body.size());
+  return upload;
+}
+
+std::pair<std::string, std::string> bucket_and_key(const Request& req) {
+  std::string_view rest = req.path;
+  rest.remove_prefix(std::min(rest.size(), kPrefix.size()));
+  if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  const auto slash = rest.find('/');
+  std::string bucket = http::url_decode(rest.substr(0, slash));
+  std::string key = slash == std::string_view::npos ? std::string() : http::url_decode(rest.substr(slash + 1));
+  return {std::move(bucket), std::move(key)};
+}
+
+std::shared_ptr<http::BodySink> S3Service::open_upload(Request& req) {
+  const auto [bucket, key] = bucket_and_key(req);
+  if (bucket.empty() || !is_object_upload(req, key)) return nullptr;
+  // Without x-amz-content-sha256 the signature covers a hash of the whole body: buffer it.
+  if (req.header("Authorization") && !req.header("x-amz-content-sha256")) return nullptr;
+  const Caller c = authenticate(req);
+  admit(c);
+  return make_upload(req, bucket, key, c);
+}
+
+void S3Service::admit(const Caller& c) const {
+  if (!services_.quotas) return;
+  const ds::auth::QuotaSubject subject{c.cred.user_id, c.cred.typology, true};
+  const auto d = services_.quotas->admit_request(subject, "s3");
+  if (!d.allowed) {
+    Error e = s3_error("SlowDown", fmt::format("Please reduce your request rate ({} exceeded).", d.limit_name));
+    e.with_header("Retry-After", std::to_string(static_cast<long long>(std::ceil(d.retry_after_s))));
+    throw e;
+  }
+}
+
+// ---- abandoned multipart uploads ------------------------------------------------------------------
+
+std::size_t S3Service::reap_uploads() {
+  if (!store_.bucket_exists(kSystemBucket)) return 0;
+  const auto now = std::chrono::system_clock::now();
+  const auto expiry = services_.config.s3_multipart_expiry;
+  std::vector<std::string> idle;
+  st::ListRequest lr;
+  lr.prefix = "uploads/";
+  lr.delimiter = "/";
+  while (true) {
+    const auto page = store_.list(kSystemBucket, lr);
+    for (const auto& folder : page.common_prefixes) {
+      const std::string id = folder.substr(8, folder.size() - 9);
+      // The last activity: the upload's start or its latest part, whichever is later. A folder
+      // without upload.json is what an interrupted abort left: gone too.
+      std::optional<std::chrono::system_clock::time_point> last;
+      if (const auto text = read_system(folder + "upload.json")) {
+        const auto j = nlohmann::json::parse(*text, nullptr, false);
+        if (!j.is_discarded()) last = ds::parse_iso8601(j.value("initiated", ""));
+        if (!last) last = now;  // unreadable: leave it to a later pass rather than guess
+      }
+      if (last) {
+        for (const auto& [n, part] : upload_parts(id)) {
+          if (auto t = ds::parse_iso8601(part.value("modified", "")); t && *t > *last) last = *t;
+        }
+      }
+      if (!last || now - *last > expiry) idle.push_back(id);
+    }
+    if (!page.truncated) break;
+    lr.continuation = page.next_continuation;
+  }
+  for (const auto& id : idle) {
+    drop_upload(id);
+    log::info("s3: aborted multipart upload {}: no part uploaded for longer than s3.multipart_expiry", id);
+  }
+  return idle.size();
+}
+
+void S3Service::run_reaper() {
+  // A few passes per expiry period, at least one a second and at most ten minutes apart.
+  const auto interval = std::clamp<std::chrono::milliseconds>(services_.config.s3_multipart_expiry / 4,
+                                                              std::chrono::seconds(1), std::chrono::minutes(10));
+  std::unique_lock lock(reaper_mutex_);
+  while (!stopping_) {
+    reaper_cv_.wait_for(lock, interval, [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    try {
+      reap_uploads();
+    } catch (const std::exception& e) {
+      log::warn("s3: reaping abandoned multipart uploads failed: {}", e.what());
+    }
+    lock.lock();
+  }
 }
 
 Response S3Service::list_parts(const Request& req, const std::string& bucket, const std::string& key,
@@ -1387,39 +1679,17 @@ Response S3Service::list_uploads(const Request& req, const std::string& bucket, 
 
 // ---- dispatch -------------------------------------------------------------------------------------
 
-bool has_any(const Request& req, std::initializer_list<std::string_view> names) {
-  for (auto n : names) {
-    if (req.query.has(n)) return true;
-  }
-  return false;
-}
-
 Response S3Service::handle(Request& req) {
-  std::string_view rest = req.path;
-  rest.remove_prefix(std::min(rest.size(), kPrefix.size()));
-  if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
-  std::string bucket, key;
-  {
-    const auto slash = rest.find('/');
-    bucket = http::url_decode(rest.substr(0, slash));
-    if (slash != std::string_view::npos) key = http::url_decode(rest.substr(slash + 1));
-  }
+  const auto [bucket, key] = bucket_and_key(req);
 
   Caller c = authenticate(req);
   req.ctx.auth.user_id = c.cred.user_id;
   req.ctx.auth.email = c.cred.email;
-  req.ctx.auth.typology = std::string(auth::typology_name(c.cred.typology));
+  req.ctx.auth.typology = std::string(ds::auth::typology_name(c.cred.typology));
   req.ctx.principal = c.cred.user_id;
-  if (services_.quotas) {
-    const auth::QuotaSubject subject{c.cred.user_id, c.cred.typology, true};
-    const auto d = services_.quotas->admit_request(subject, "s3");
-    if (!d.allowed) {
-      Error e = s3_error("SlowDown", fmt::format("Please reduce your request rate ({} exceeded).", d.limit_name));
-      e.with_header("Retry-After", std::to_string(static_cast<long long>(std::ceil(d.retry_after_s))));
-      throw e;
-    }
-  }
-  decode_body(req, c);
+  if (!req.body_sink) admit(c);  // a streamed upload was admitted before its body was accepted
+  // Uploads are decoded by their UploadSink (streamed in by the server, or fed the buffered body).
+  if (!is_object_upload(req, key)) decode_body(req, c);
 
   const auto m = req.method;
   const bool get = m == http::Method::get || m == http::Method::head;
@@ -1495,6 +1765,8 @@ void register_routes(http::Router& router, const Services& services) {
   if (!services.objects) return;
   auto s3 = std::make_shared<S3Service>(services);
   http::Handler handler = [s3](Request& req) { return s3->handle(req); };
+  router.stream_bodies(std::string(kPrefix) + "/", services.config.s3_max_object_size,
+                       [s3](Request& req) { return s3->open_upload(req); });
   for (const char* path : {"/s3", "/s3/{bucket}", "/s3/{bucket}/{key:path}"}) {
     for (auto m :
          {http::Method::get, http::Method::head, http::Method::put, http::Method::post, http::Method::delete_}) {

@@ -170,10 +170,15 @@ std::string signature(std::string_view signing_key, std::string_view string_to_s
 
 std::string chunk_signature(std::string_view signing_key, std::string_view amz_date, std::string_view scope,
                             std::string_view previous_signature, std::string_view chunk) {
+  return chunk_signature_of_hash(signing_key, amz_date, scope, previous_signature, sha256_hex(chunk));
+}
+
+std::string chunk_signature_of_hash(std::string_view signing_key, std::string_view amz_date, std::string_view scope,
+                                    std::string_view previous_signature, std::string_view chunk_sha256_hex) {
   static const std::string empty_hash = sha256_hex("");
   std::string sts = "AWS4-HMAC-SHA256-PAYLOAD\n";
   sts.append(amz_date).append("\n").append(scope).append("\n").append(previous_signature).append("\n");
-  sts.append(empty_hash).append("\n").append(sha256_hex(chunk));
+  sts.append(empty_hash).append("\n").append(chunk_sha256_hex);
   return signature(signing_key, sts);
 }
 

@@ -45,5 +45,8 @@ std::string signature(std::string_view signing_key, std::string_view string_to_s
 // Signature of one chunk of a STREAMING-AWS4-HMAC-SHA256-PAYLOAD body.
 std::string chunk_signature(std::string_view signing_key, std::string_view amz_date, std::string_view scope,
                             std::string_view previous_signature, std::string_view chunk);
+// The same from the hex SHA-256 of the chunk (for chunks hashed as they stream in).
+std::string chunk_signature_of_hash(std::string_view signing_key, std::string_view amz_date, std::string_view scope,
+                                    std::string_view previous_signature, std::string_view chunk_sha256_hex);
 
 }  // namespace ds::api::s3
