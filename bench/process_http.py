@@ -44,8 +44,13 @@ def once(session, script):
     dt = (time.perf_counter() - t0) * 1000
     if r.status_code != 200:
         raise SystemExit(f"process answered {r.status_code}: {r.text[:300]}")
-    server = float(r.headers.get("Server-Timing", "render;dur=0").split("dur=")[1])
-    return dt, server, len(r.content)
+    timing = r.headers.get("Server-Timing", "render;dur=0")
+    stages = {part.split(";")[0].strip(): float(part.split("dur=")[1]) for part in timing.split(",")}
+    STAGES.append(stages)
+    return dt, stages.get("render", 0.0), len(r.content)
+
+
+STAGES = []
 
 
 def pct(values, p):
@@ -70,8 +75,11 @@ def main():
             t0 = time.perf_counter()
             list(pool.map(lambda i: once(sessions[i % 2], script), range(n)))
             rps = n / (time.perf_counter() - t0)
+        shares = {k: statistics.median(st.get(k, 0.0) for st in STAGES[-(2 * n):-n] or STAGES) for k in
+                  ("setup", "select", "read", "script", "encode")}
+        stages_text = " ".join(f"{k} {v:.1f}" for k, v in shares.items())
         print(f"{name:<12} {cold:8.1f} {statistics.median(lat):8.1f} {pct(lat, 95):8.1f} {statistics.median(srv):11.1f}"
-              f" {rps:14.1f} {size / 1024:8.0f}")
+              f" {rps:14.1f} {size / 1024:8.0f}   stages p50 ms: {stages_text}")
 
 
 if __name__ == "__main__":

@@ -463,6 +463,13 @@ double processing_units(const Grid& grid, std::size_t input_bands, bool float_ti
 
 RenderResult render(const RenderContext& ctx, const RenderRequest& req) {
   const Grid& grid = req.grid;
+  RenderResult result;
+  auto mark = std::chrono::steady_clock::now();
+  auto lap = [&](const char* stage) {
+    const auto now = std::chrono::steady_clock::now();
+    result.timings.emplace_back(stage, std::chrono::duration<double, std::milli>(now - mark).count());
+    mark = now;
+  };
   if (req.inputs.empty())
     throw Error(ErrorCode::missing_parameter, "input.data needs at least one entry", "input.data");
   es::Limits limits;
@@ -564,6 +571,8 @@ RenderResult render(const RenderContext& ctx, const RenderRequest& req) {
   }
   auto source_key = [&](std::size_t k) { return inputs[k].data->id.empty() ? std::to_string(k) : inputs[k].data->id; };
 
+  lap("setup");
+
   // Scenes, slots and the script's hooks on them.
   for (auto& in : inputs) {
     if (in.extra_type_filter.empty()) {
@@ -626,6 +635,7 @@ RenderResult render(const RenderContext& ctx, const RenderRequest& req) {
                             samples * sizeof(float) >> 20, ctx.max_input_bytes >> 20),
                 "output");
 
+  lap("select");
   const auto mask = grid.geometry_mask();
   std::size_t contributing = 0;
   for (auto& in : inputs) {
@@ -638,6 +648,8 @@ RenderResult render(const RenderContext& ctx, const RenderRequest& req) {
         fmt::format("{} products intersect the request, but none has data inside the requested area", total_products),
         "input.bounds");
   }
+
+  lap("read");
 
   // The evalscript over the whole grid, in batches.
   nlohmann::json scenes_arg;
@@ -685,7 +697,7 @@ RenderResult render(const RenderContext& ctx, const RenderRequest& req) {
     script.evaluate(sources, count, outs);
   }
 
-  RenderResult result;
+  lap("script");
   result.scenes = contributing;
   std::vector<ResponseRequest> responses = req.responses;
   if (responses.empty()) responses.push_back(ResponseRequest{});
@@ -731,6 +743,7 @@ RenderResult render(const RenderContext& ctx, const RenderRequest& req) {
     result.outputs.push_back({r.identifier, r.format, std::move(bytes)});
   }
 
+  lap("encode");
   std::size_t input_bands = 0, data_mask_only = 0, max_slots = 1;
   for (const auto& in : inputs) {
     for (const auto& bb : in.bands) (bb.band ? input_bands : data_mask_only)++;

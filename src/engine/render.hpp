@@ -73,6 +73,9 @@ struct RenderResult {
   std::vector<RenderedOutput> outputs;
   double processing_units = 0;
   std::size_t scenes = 0;  // products that contributed data
+  // Where the time went, in milliseconds: "setup" (script compile + setup), "select" (catalogue),
+  // "read" (decode + resample), "script" (evaluatePixel), "encode".
+  std::vector<std::pair<std::string, double>> timings;
 };
 
 struct RenderContext {

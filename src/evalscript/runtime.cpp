@@ -32,6 +32,7 @@ v8::Platform* platform() {
     // No WebAssembly: its memories are allocated outside the heap limit and the ArrayBuffer budget.
     const char flags[] = "--no-expose-wasm";
     v8::V8::SetFlagsFromString(flags, sizeof(flags) - 1);
+    if (const char* extra = std::getenv("DATASPACE_V8_FLAGS")) v8::V8::SetFlagsFromString(extra, std::strlen(extra));
     v8::Platform* p = v8::platform::NewDefaultPlatform().release();
     v8::V8::InitializePlatform(p);
     v8::V8::Initialize();

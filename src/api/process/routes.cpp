@@ -381,7 +381,9 @@ http::Response process(http::Request& req, const Services& s) {
   res.headers.set("X-ProcessingUnits-Spent", fmt::format("{:.4f}", result.processing_units));
   res.headers.set("X-Dataspace-Scenes", std::to_string(result.scenes));
   const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  res.headers.set("Server-Timing", fmt::format("render;dur={:.1f}", ms));
+  std::string timing = fmt::format("render;dur={:.1f}", ms);
+  for (const auto& [stage, dur] : result.timings) timing += fmt::format(", {};dur={:.1f}", stage, dur);
+  res.headers.set("Server-Timing", timing);
   return res;
 }
 
