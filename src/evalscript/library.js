@@ -493,6 +493,49 @@
   }.fill;
   Object.defineProperty(Array.prototype, 'fill', {value: fill, writable: true, configurable: true});
 
+  // Other builtins that build one huge object in a single call V8 cannot interrupt (the heap
+  // guard would only see it after V8 had already aborted the process): refuse sizes no per-pixel
+  // script needs. Array.from over an array-like of 1e8 elements, 'x'.repeat(5e8)...
+  const kMaxElements = 16777216;  // 2^24
+  const kMaxChars = 67108864;     // 2^26
+  const tooLarge = (what, n) => {
+    throw new RangeError(`${what} of ${n} elements is larger than evalscripts allow (${kMaxElements})`);
+  };
+  const nativeFrom = Array.from;
+  const from = {
+    from(items) {  // eslint-disable-line no-unused-vars
+      if (items !== null && items !== undefined && typeof items !== 'string') {
+        const n = +items.length;
+        if (n > kMaxElements) tooLarge('Array.from', n);
+        const size = +items.size;
+        if (size > kMaxElements) tooLarge('Array.from', size);
+      }
+      return nativeFrom.apply(this, arguments);
+    },
+  }.from;
+  Object.defineProperty(Array, 'from', {value: from, writable: true, configurable: true});
+  const guardChars = (name, native, count) => {
+    const guarded = {
+      [name]() {
+        const n = count(String(this), arguments);
+        if (n > kMaxChars) throw new RangeError(`String.prototype.${name} would make ${n} characters (at most ${kMaxChars})`);
+        return native.apply(this, arguments);
+      },
+    }[name];
+    Object.defineProperty(String.prototype, name, {value: guarded, writable: true, configurable: true});
+  };
+  guardChars('repeat', String.prototype.repeat, (s, a) => s.length * (+a[0] || 0));
+  guardChars('padStart', String.prototype.padStart, (s, a) => +a[0] || 0);
+  guardChars('padEnd', String.prototype.padEnd, (s, a) => +a[0] || 0);
+  const nativeJoin = Array.prototype.join;
+  const join = {
+    join(separator) {  // eslint-disable-line no-unused-vars
+      if (isArray(this) && this.length > kMaxElements) tooLarge('Array.prototype.join', this.length);
+      return nativeJoin.apply(this, arguments);
+    },
+  }.join;
+  Object.defineProperty(Array.prototype, 'join', {value: join, writable: true, configurable: true});
+
   // ---- globals ------------------------------------------------------------------------------
   const noop = function () {};
   define('console', {log: noop, info: noop, warn: noop, error: noop, debug: noop, trace: noop});

@@ -181,8 +181,13 @@ std::size_t near_heap_limit(void* data, std::size_t current_limit, std::size_t i
   auto* runtime = static_cast<Runtime*>(data);
   runtime->heap_exhausted = true;
   runtime->isolate()->TerminateExecution();
+  // Execution is already being terminated; the raise only lets the allocation in flight finish
+  // (V8 aborts the process when a limit cannot be raised). Up to 8x the configured heap, and at
+  // least 1 GiB, since a single uninterruptible builtin may need that much.
   const std::size_t raise = std::max<std::size_t>(64u << 20, initial_limit);
-  return current_limit >= 4 * initial_limit ? current_limit : current_limit + raise;
+  const std::size_t cap = std::max<std::size_t>(8 * initial_limit, std::size_t{1} << 30);
+  // Straight to the cap: V8 gives up (and aborts) when one raise is not enough for the allocation.
+  return current_limit >= cap ? current_limit : std::max(cap, current_limit + raise);
 }
 
 // After each full GC: a script whose live heap stays above 3/4 of the limit is stopped there,

@@ -330,6 +330,17 @@ class BadInput(unittest.TestCase):
             ok = post(request(script("true_color.js"), width=64, height=64))
             self.assertEqual(ok.status_code, 200, ok.text[:300])
 
+    def test_single_huge_builtin_allocations_never_kill_the_server(self):
+        # Builtins that build one huge object in a call V8 cannot interrupt: refused or stopped.
+        for expr in ("Array.from({length: 1e8})", "'x'.repeat(5e8)", "Array(2e7).join('ab')",
+                     "JSON.stringify(new Array(3e7))", "new Array(3e7).fill(1.5)"):
+            es = ("//VERSION=3\nfunction setup(){return{input:['B04'],output:{bands:1}}}\nvar k;\n"
+                  f"function evaluatePixel(s){{ k = {expr}; return [1]; }}")
+            r = post(request(es, width=16, height=16))
+            self.assertEqual(r.status_code, 400, f"{expr}: {r.text[:300]}")
+            self.assertRegex(error_of(r)["message"], "RangeError|memory|longer than")
+        self.assertEqual(post(request(script("true_color.js"), width=64, height=64)).status_code, 200)
+
     def test_output_too_large(self):
         self.assertError(post(request(script("true_color.js"), width=3000, height=3000)), 400, "2500")
 
