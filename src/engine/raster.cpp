@@ -146,6 +146,25 @@ void clear_thread_datasets() {
   thread_cache().clear();
 }
 
+std::string georeferencing_key(const std::string& path) {
+  GDALDataset* ds = thread_cache().open(path);
+  double gt[6];
+  const OGRSpatialReference* srs = ds->GetSpatialRef();
+  if (ds->GetGeoTransform(gt) != CE_None || !srs || ds->GetMetadata("GEOLOCATION") != nullptr) return path;
+  const char* auth = srs->GetAuthorityCode(nullptr);
+  std::string crs;
+  if (auth) {
+    crs = auth;
+  } else {
+    char* wkt = nullptr;
+    srs->exportToWkt(&wkt);
+    crs = wkt ? wkt : "";
+    CPLFree(wkt);
+  }
+  return fmt::format("{}x{}|{:.17g},{:.17g},{:.17g},{:.17g},{:.17g},{:.17g}|{}", ds->GetRasterXSize(),
+                     ds->GetRasterYSize(), gt[0], gt[1], gt[2], gt[3], gt[4], gt[5], crs);
+}
+
 SourceCoords source_coords(const std::string& path, const Grid& grid, int step) {
   GDALDataset* ds = thread_cache().open(path);
   SourceCoords sc;

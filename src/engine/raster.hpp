@@ -60,6 +60,11 @@ struct SourceCoords {
 // (internal) when the raster cannot be opened or has no georeferencing.
 SourceCoords source_coords(const std::string& path, const Grid& grid, int step = 16);
 
+// A key equal for rasters that share their georeferencing exactly (size, geotransform and CRS),
+// so their SourceCoords can be shared: the 10 m bands of one Sentinel-2 tile. Rasters located by
+// GCPs or geolocation arrays get their own path as key.
+std::string georeferencing_key(const std::string& path);
+
 // Reads one band onto the grid. For every output pixel where the source has data (inside the
 // raster, not nodata, not NaN) writes the raw sample value into `out` and sets `valid` to 1;
 // other pixels are left untouched when `overwrite` is false (mosaicking), or set to 0/valid 0.

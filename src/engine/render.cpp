@@ -206,8 +206,9 @@ void load_input(const RenderContext& ctx, const Grid& grid, const std::vector<st
           src.path = ctx.objects.vsi_path(p.bucket, p.key + "/" + asset->path);
           src.nodata = bb.band->nodata;
         }
-        auto it = coords_cache.find(src.path);
-        if (it == coords_cache.end()) it = coords_cache.emplace(src.path, source_coords(src.path, grid)).first;
+        const std::string key = georeferencing_key(src.path);
+        auto it = coords_cache.find(key);
+        if (it == coords_cache.end()) it = coords_cache.emplace(key, source_coords(src.path, grid)).first;
         band_values[b].assign(n, 0.0f);
         read_band(src, it->second, grid, resampling_for(*in.data, *bb.band, grid), band_values[b],
                   first ? std::span<std::uint8_t>(scene_valid) : std::span<std::uint8_t>(valid), true);
@@ -230,8 +231,9 @@ void load_input(const RenderContext& ctx, const Grid& grid, const std::vector<st
             src.path = ctx.objects.vsi_path(p.bucket, p.key + "/" + asset->path);
             src.nodata = band.nodata;
           }
-          auto it = coords_cache.find(src.path);
-          if (it == coords_cache.end()) it = coords_cache.emplace(src.path, source_coords(src.path, grid)).first;
+          const std::string key = georeferencing_key(src.path);
+          auto it = coords_cache.find(key);
+          if (it == coords_cache.end()) it = coords_cache.emplace(key, source_coords(src.path, grid)).first;
           read_band(src, it->second, grid, Resampling::nearest, tmp, scene_valid, true);
           any = std::any_of(scene_valid.begin(), scene_valid.end(), [](auto v) { return v != 0; });
           break;
