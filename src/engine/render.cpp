@@ -167,6 +167,25 @@ double convert(double dn, const BoundBand& b, double offset, bool harmonize) {
   return dn;
 }
 
+// How to read `band` of `p` (mission-specific or the band's asset file) and where the grid's
+// pixels fall in it (shared by bands with the same georeferencing, through `coords`).
+std::pair<BandSource, const SourceCoords*> band_source(const RenderContext& ctx, const Product& p,
+                                                       const catalog::Band& band, const catalog::Asset& asset,
+                                                       const std::string& unit, const DataInput& in, const Grid& grid,
+                                                       std::unordered_map<std::string, SourceCoords>& coords) {
+  BandSource src;
+  if (auto special = mission_band_source(p, band, SourceOptions{unit, in.back_coeff, in.min_qa}, ctx.objects)) {
+    src = std::move(*special);
+  } else {
+    src.path = ctx.objects.vsi_path(p.bucket, p.key + "/" + asset.path);
+    src.nodata = band.nodata;
+  }
+  const std::string key = georeferencing_key(src.path);
+  auto it = coords.find(key);
+  if (it == coords.end()) it = coords.emplace(key, source_coords(src.path, grid)).first;
+  return {std::move(src), &it->second};
+}
+
 // Reads every slot of one input onto the grid.
 void load_input(const RenderContext& ctx, const Grid& grid, const std::vector<std::uint8_t>& geometry_mask,
                 BoundInput& in) {
@@ -198,19 +217,9 @@ void load_input(const RenderContext& ctx, const Grid& grid, const std::vector<st
           throw Error(ErrorCode::unprocessable, fmt::format("product {} has no file for band {}", p.name, bb.name),
                       "evalscript");
         }
-        BandSource src;
-        SourceOptions options{bb.unit, in.data->back_coeff, in.data->min_qa};
-        if (auto special = mission_band_source(p, *bb.band, options, ctx.objects)) {
-          src = std::move(*special);
-        } else {
-          src.path = ctx.objects.vsi_path(p.bucket, p.key + "/" + asset->path);
-          src.nodata = bb.band->nodata;
-        }
-        const std::string key = georeferencing_key(src.path);
-        auto it = coords_cache.find(key);
-        if (it == coords_cache.end()) it = coords_cache.emplace(key, source_coords(src.path, grid)).first;
+        const auto [src, coords] = band_source(ctx, p, *bb.band, *asset, bb.unit, *in.data, grid, coords_cache);
         band_values[b].assign(n, 0.0f);
-        read_band(src, it->second, grid, resampling_for(*in.data, *bb.band, grid), band_values[b],
+        read_band(src, *coords, grid, resampling_for(*in.data, *bb.band, grid), band_values[b],
                   first ? std::span<std::uint8_t>(scene_valid) : std::span<std::uint8_t>(valid), true);
         if (first) {
           first = false;
@@ -223,18 +232,8 @@ void load_input(const RenderContext& ctx, const Grid& grid, const std::vector<st
         for (const auto& band : in.data->collection->bands) {
           const catalog::Asset* asset = band_asset(p, band);
           if (!asset) continue;
-          BandSource src;
-          SourceOptions options{band.unit, in.data->back_coeff, in.data->min_qa};
-          if (auto special = mission_band_source(p, band, options, ctx.objects)) {
-            src = std::move(*special);
-          } else {
-            src.path = ctx.objects.vsi_path(p.bucket, p.key + "/" + asset->path);
-            src.nodata = band.nodata;
-          }
-          const std::string key = georeferencing_key(src.path);
-          auto it = coords_cache.find(key);
-          if (it == coords_cache.end()) it = coords_cache.emplace(key, source_coords(src.path, grid)).first;
-          read_band(src, it->second, grid, Resampling::nearest, tmp, scene_valid, true);
+          const auto [src, coords] = band_source(ctx, p, band, *asset, band.unit, *in.data, grid, coords_cache);
+          read_band(src, *coords, grid, Resampling::nearest, tmp, scene_valid, true);
           any = std::any_of(scene_valid.begin(), scene_valid.end(), [](auto v) { return v != 0; });
           break;
         }
