@@ -30,6 +30,21 @@ using net::use_awaitable;
 
 namespace {
 
+// Runs a streamed request body's sink call; the error to answer with when it fails (its own
+// ds::Error, or a logged internal error for anything else).
+template <typename F>
+std::optional<Error> sink_error(const Request& req, F&& call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    return e;
+  } catch (const std::exception& e) {
+    log::error("request body sink for {} failed: {}", req.path, e.what());
+    return Error(ErrorCode::internal, "internal error");
+  }
+  return std::nullopt;
+}
+
 // One cached Date header per thread per second: formatting a date costs more than routing.
 const std::string& http_date_now() {
   thread_local std::string cached;
@@ -513,15 +528,7 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn) {
           co_await reject_and_close(too_large(streamed->max_bytes), true);
           co_return;
         }
-        std::optional<Error> refused;
-        try {
-          sink = streamed->factory(req);
-        } catch (const Error& e) {
-          refused = e;
-        } catch (const std::exception& e) {
-          log::error("request body sink for {} failed: {}", req.path, e.what());
-          refused = Error(ErrorCode::internal, "internal error");
-        }
+        std::optional<Error> refused = sink_error(req, [&] { sink = streamed->factory(req); });
         if (refused) {
           co_await reject_and_close(std::move(*refused), true);
           co_return;
@@ -570,15 +577,7 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn) {
           }
           const std::size_t got = piece.size() - body_parser.get().body().size;
           if (got == 0) continue;
-          std::optional<Error> refused;
-          try {
-            sink->write(piece.data(), got);
-          } catch (const Error& e) {
-            refused = e;
-          } catch (const std::exception& e) {
-            log::error("request body sink for {} failed: {}", req.path, e.what());
-            refused = Error(ErrorCode::internal, "internal error");
-          }
+          std::optional<Error> refused = sink_error(req, [&] { sink->write(piece.data(), got); });
           if (refused) {
             co_await reject_and_close(std::move(*refused), true);
             co_return;
