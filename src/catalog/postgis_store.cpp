@@ -8,7 +8,9 @@
 #include <libpq-fe.h>
 
 #include <cmath>
+#include <exception>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -122,9 +124,11 @@ class Connection {
     return r;
   }
   // Runs constant SQL that may hold several statements (DDL, transaction control); no parameters.
-  void script(const char* sql) {
+  // Returns the last statement's result.
+  Result script(const char* sql) {
     Result r(PQexec(conn_, sql));
     check(r.get());
+    return r;
   }
 
   // Whether the connection can go back to the pool: alive and outside any transaction.
@@ -150,7 +154,8 @@ class Connection {
 // A transaction on one connection: rolled back unless committed.
 class Transaction {
  public:
-  Transaction(Connection& c, const char* begin = "BEGIN") : c_(c) { c_.script(begin); }
+  // `begin` may end with a query (e.g. exporting the snapshot): its result is `begun()`.
+  explicit Transaction(Connection& c, const std::string& begin = "BEGIN") : c_(c), begun_(c_.script(begin.c_str())) {}
   ~Transaction() {
     if (open_) {
       try {
@@ -164,9 +169,11 @@ class Transaction {
     c_.script("COMMIT");
     open_ = false;
   }
+  const PGresult* begun() const { return begun_.get(); }
 
  private:
   Connection& c_;
+  Result begun_;
   bool open_ = true;
 };
 
@@ -412,12 +419,12 @@ class PostgisStore final : public CatalogStore {
       for (int i = 0; i < PQntuples(rows.get()); ++i)
         out.products.push_back(product_from_json(nlohmann::json::parse(PQgetvalue(rows.get(), i, 0))));
     };
-    auto run_count = [&] {
+    auto run_count_on = [&](Connection& cc) {
       if (q.count_limit > 0) {
         auto bounded = where_params;
         bounded.emplace_back(num(static_cast<std::int64_t>(q.count_limit) + 1));
         const auto total =
-            c->exec(fmt::format("SELECT count(*) FROM (SELECT 1 FROM products p WHERE {} LIMIT ${}::bigint) b", where,
+            cc.exec(fmt::format("SELECT count(*) FROM (SELECT 1 FROM products p WHERE {} LIMIT ${}::bigint) b", where,
                                 bounded.size()),
                     bounded);
         out.total = static_cast<std::size_t>(std::stoull(PQgetvalue(total.get(), 0, 0)));
@@ -427,17 +434,40 @@ class PostgisStore final : public CatalogStore {
         }
         return;
       }
-      const auto total = c->exec(fmt::format("SELECT count(*) FROM products p WHERE {}", where), where_params);
+      const auto total = cc.exec(fmt::format("SELECT count(*) FROM products p WHERE {}", where), where_params);
       out.total = static_cast<std::size_t>(std::stoull(PQgetvalue(total.get(), 0, 0)));
     };
     if (page && count) {
-      // One snapshot for the page and the count, so they agree.
-      Transaction tx(*c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      run_page();
-      run_count();
+      // One snapshot for the page and the count, so they agree; the count runs at the same time
+      // on a second connection that imports the first one's snapshot.
+      Transaction tx(*c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_export_snapshot()");
+      const std::string snapshot = PQgetvalue(tx.begun(), 0, 0);
+      if (snapshot.empty() || snapshot.find_first_not_of("0123456789ABCDEFabcdef-") != std::string::npos)
+        throw Error(ErrorCode::internal, "catalogue: unexpected snapshot id from PostgreSQL");
+      auto counter = acquire();
+      std::exception_ptr count_error;
+      std::thread count_thread([&] {
+        try {
+          Transaction ctx(
+              *counter, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '" + snapshot + "'");
+          run_count_on(*counter);
+          ctx.commit();
+        } catch (...) {
+          count_error = std::current_exception();
+        }
+      });
+      try {
+        run_page();
+      } catch (...) {
+        count_thread.join();
+        throw;
+      }
+      count_thread.join();
+      if (count_error) std::rethrow_exception(count_error);
+      release(std::move(counter));
       tx.commit();
     } else if (count) {
-      run_count();  // one statement is one snapshot: no transaction round trips
+      run_count_on(*c);  // one statement is one snapshot: no transaction round trips
     } else if (page) {
       run_page();
     }

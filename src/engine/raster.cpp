@@ -79,6 +79,11 @@ class TransformerCache {
     }
     char** options = nullptr;
     options = CSLSetNameValue(options, "DST_SRS", dst_wkt.c_str());
+    // Radar images are located by a grid of GCPs that follow the terrain heights: a thin-plate
+    // spline passes through every one, where GDAL's default polynomial would smooth them away.
+    double gt[6];
+    if (ds->GetGCPCount() >= 3 && ds->GetGeoTransform(gt) != CE_None)
+      options = CSLSetNameValue(options, "METHOD", "GCP_TPS");
     CPLErrorReset();
     std::unique_ptr<void, TransformerDeleter> tr(GDALCreateGenImgProjTransformer2(ds, nullptr, options));
     CSLDestroy(options);

@@ -169,10 +169,12 @@ double convert(double dn, const BoundBand& b, double offset, bool harmonize) {
 
 // How to read `band` of `p` (mission-specific or the band's asset file) and where the grid's
 // pixels fall in it (shared by bands with the same georeferencing, through `coords`).
+// With `heights` (DEM heights on the grid), radar images are orthorectified.
 std::pair<BandSource, const SourceCoords*> band_source(const RenderContext& ctx, const Product& p,
                                                        const catalog::Band& band, const catalog::Asset& asset,
                                                        const std::string& unit, const DataInput& in, const Grid& grid,
-                                                       std::unordered_map<std::string, SourceCoords>& coords) {
+                                                       std::unordered_map<std::string, SourceCoords>& coords,
+                                                       const std::vector<float>* heights = nullptr) {
   BandSource src;
   if (auto special = mission_band_source(p, band, SourceOptions{unit, in.back_coeff, in.min_qa}, ctx.objects)) {
     src = std::move(*special);
@@ -180,10 +182,50 @@ std::pair<BandSource, const SourceCoords*> band_source(const RenderContext& ctx,
     src.path = ctx.objects.vsi_path(p.bucket, p.key + "/" + asset.path);
     src.nodata = band.nodata;
   }
-  const std::string key = georeferencing_key(src.path);
+  std::shared_ptr<const RadarGeometry> radar;
+  if (heights) radar = radar_geometry(p, band, ctx.objects);
+  std::string key = georeferencing_key(src.path);
+  if (radar) key += "|orthorectified";
   auto it = coords.find(key);
-  if (it == coords.end()) it = coords.emplace(key, source_coords(src.path, grid)).first;
+  if (it == coords.end()) {
+    it = coords.emplace(key, source_coords(src.path, grid)).first;
+    if (radar) orthorectify(it->second, *radar, *heights);
+  }
   return {std::move(src), &it->second};
+}
+
+// The heights of `dem` on the grid (bilinear, newest product first where tiles overlap); NaN where
+// no DEM product covers a pixel.
+std::vector<float> dem_heights(const RenderContext& ctx, const Grid& grid, const catalog::Collection& dem) {
+  std::vector<float> heights(grid.pixels(), std::numeric_limits<float>::quiet_NaN());
+  const catalog::Band* band = dem.band("DEM");
+  if (!band) band = dem.bands.empty() ? nullptr : &dem.bands.front();
+  if (!band) return heights;
+  DataInput in;
+  in.collection = &dem;
+  in.from = catalog::Time{};
+  in.to = std::chrono::system_clock::now();
+  std::vector<float> tmp(grid.pixels());
+  std::vector<std::uint8_t> valid(grid.pixels());
+  std::size_t remaining = heights.size();
+  for (const auto& p : find_products(ctx, in, grid)) {
+    const catalog::Asset* asset = band_asset(p, *band);
+    if (!asset) continue;
+    BandSource src;
+    src.path = ctx.objects.vsi_path(p.bucket, p.key + "/" + asset->path);
+    src.nodata = band->nodata;
+    const SourceCoords coords = source_coords(src.path, grid);
+    if (!coords.any_inside) continue;
+    read_band(src, coords, grid, Resampling::bilinear, tmp, valid, true);
+    for (std::size_t i = 0; i < heights.size(); ++i) {
+      if (valid[i] && std::isnan(heights[i])) {
+        heights[i] = tmp[i];
+        --remaining;
+      }
+    }
+    if (remaining == 0) break;
+  }
+  return heights;
 }
 
 // Reads every slot of one input onto the grid.
@@ -196,6 +238,9 @@ void load_input(const RenderContext& ctx, const Grid& grid, const std::vector<st
   std::vector<std::uint8_t> valid(n), scene_valid(n), filled(n);
   std::unordered_map<std::string, SourceCoords> coords_cache;
   std::vector<bool> product_used(in.scenes.size(), false);
+  std::optional<std::vector<float>> heights;
+  if (in.data->orthorectify_dem && !in.slots.empty()) heights = dem_heights(ctx, grid, *in.data->orthorectify_dem);
+  const std::vector<float>* terrain = heights ? &*heights : nullptr;
   for (std::size_t s = 0; s < in.slots.size(); ++s) {
     std::fill(filled.begin(), filled.end(), 0);
     std::size_t remaining = 0;
@@ -217,7 +262,8 @@ void load_input(const RenderContext& ctx, const Grid& grid, const std::vector<st
           throw Error(ErrorCode::unprocessable, fmt::format("product {} has no file for band {}", p.name, bb.name),
                       "evalscript");
         }
-        const auto [src, coords] = band_source(ctx, p, *bb.band, *asset, bb.unit, *in.data, grid, coords_cache);
+        const auto [src, coords] =
+            band_source(ctx, p, *bb.band, *asset, bb.unit, *in.data, grid, coords_cache, terrain);
         band_values[b].assign(n, 0.0f);
         read_band(src, *coords, grid, resampling_for(*in.data, *bb.band, grid), band_values[b],
                   first ? std::span<std::uint8_t>(scene_valid) : std::span<std::uint8_t>(valid), true);
@@ -232,7 +278,8 @@ void load_input(const RenderContext& ctx, const Grid& grid, const std::vector<st
         for (const auto& band : in.data->collection->bands) {
           const catalog::Asset* asset = band_asset(p, band);
           if (!asset) continue;
-          const auto [src, coords] = band_source(ctx, p, band, *asset, band.unit, *in.data, grid, coords_cache);
+          const auto [src, coords] =
+              band_source(ctx, p, band, *asset, band.unit, *in.data, grid, coords_cache, terrain);
           read_band(src, *coords, grid, Resampling::nearest, tmp, scene_valid, true);
           any = std::any_of(scene_valid.begin(), scene_valid.end(), [](auto v) { return v != 0; });
           break;

@@ -43,6 +43,9 @@ struct DataInput {
   bool harmonize = true;                        // Sentinel-2: remove the PB 04.00 offset, clamp negatives
   std::string back_coeff = "GAMMA0_ELLIPSOID";  // Sentinel-1 GRD
   std::optional<int> min_qa;                    // Sentinel-5P, 0..100 (default per species)
+  // Sentinel-1 GRD: orthorectify with the heights of this DEM collection (nullptr = ellipsoid
+  // geometry, warped from the geolocation grid alone).
+  const catalog::Collection* orthorectify_dem = nullptr;
 };
 
 enum class OutputFormat { png, jpeg, tiff, json };

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <set>
 #include <vector>
@@ -240,6 +241,78 @@ const catalog::Asset* annotation_asset(const catalog::Product& product, const st
   return nullptr;
 }
 
+// One geolocation grid quantity as vectors per line, for lut_from_vectors.
+struct GridVectors {
+  std::vector<Vector> height, incidence, range_time;
+};
+
+GridVectors geolocation_vectors(const CPLXMLNode* list, const std::string& key) {
+  std::map<double, std::size_t> rows;
+  GridVectors g;
+  for (const CPLXMLNode* n = list->psChild; n != nullptr; n = n->psNext) {
+    if (n->eType != CXT_Element || std::string(n->pszValue) != "geolocationGridPoint") continue;
+    auto* node = const_cast<CPLXMLNode*>(n);
+    const char* line = CPLGetXMLValue(node, "line", nullptr);
+    const char* pixel = CPLGetXMLValue(node, "pixel", nullptr);
+    const char* height = CPLGetXMLValue(node, "height", nullptr);
+    const char* incidence = CPLGetXMLValue(node, "incidenceAngle", nullptr);
+    const char* range_time = CPLGetXMLValue(node, "slantRangeTime", nullptr);
+    if (!line || !pixel || !height || !incidence || !range_time)
+      throw Error(ErrorCode::unprocessable,
+                  fmt::format("{}: geolocationGridPoint without line, pixel, height, incidenceAngle or "
+                              "slantRangeTime",
+                              key));
+    const double l = CPLAtof(line);
+    auto [it, fresh] = rows.emplace(l, g.height.size());
+    if (fresh) {
+      for (auto* v : {&g.height, &g.incidence, &g.range_time}) v->push_back(Vector{l, {}, {}});
+    }
+    const double px = CPLAtof(pixel);
+    g.height[it->second].pixels.push_back(px);
+    g.height[it->second].values.push_back(CPLAtof(height));
+    g.incidence[it->second].pixels.push_back(px);
+    g.incidence[it->second].values.push_back(CPLAtof(incidence));
+    g.range_time[it->second].pixels.push_back(px);
+    g.range_time[it->second].values.push_back(CPLAtof(range_time));
+  }
+  for (auto* vs : {&g.height, &g.incidence, &g.range_time}) {
+    for (auto& v : *vs) {
+      // Points come in pixel order in every product seen; sort defensively, keeping pairs together.
+      std::vector<std::size_t> order(v.pixels.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return v.pixels[a] < v.pixels[b]; });
+      Vector sorted{v.line, {}, {}};
+      for (auto i : order) {
+        sorted.pixels.push_back(v.pixels[i]);
+        sorted.values.push_back(v.values[i]);
+      }
+      v = std::move(sorted);
+    }
+    std::stable_sort(vs->begin(), vs->end(), [](const Vector& a, const Vector& b) { return a.line < b.line; });
+  }
+  return g;
+}
+
+RadarGeometry parse_geometry(const std::string& text, const std::string& key) {
+  auto root = parse_xml(text, key);
+  const CPLXMLNode* list = CPLGetXMLNode(root.get(), "=product.geolocationGrid.geolocationGridPointList");
+  const char* spacing =
+      CPLGetXMLValue(root.get(), "=product.imageAnnotation.imageInformation.rangePixelSpacing", nullptr);
+  if (list == nullptr || spacing == nullptr)
+    throw Error(ErrorCode::unprocessable, fmt::format("{}: no geolocationGridPointList or rangePixelSpacing", key));
+  auto g = geolocation_vectors(list, key);
+  if (g.height.empty()) throw Error(ErrorCode::unprocessable, fmt::format("{}: empty geolocation grid", key));
+  RadarGeometry out;
+  out.range_spacing = CPLAtof(spacing);
+  if (!(out.range_spacing > 0))
+    throw Error(ErrorCode::unprocessable, fmt::format("{}: rangePixelSpacing must be positive", key));
+  out.height = lut_from_vectors(g.height);
+  out.incidence = lut_from_vectors(g.incidence);
+  const auto& first = g.range_time.front();
+  out.range_direction = first.values.back() >= first.values.front() ? 1.0 : -1.0;
+  return out;
+}
+
 }  // namespace
 
 std::optional<BandSource> sentinel1_source(const catalog::Product& product, const catalog::Band& band,
@@ -296,3 +369,40 @@ std::optional<BandSource> sentinel1_source(const catalog::Product& product, cons
 }
 
 }  // namespace ds::engine::detail
+
+namespace ds::engine {
+
+std::shared_ptr<const RadarGeometry> radar_geometry(const catalog::Product& product, const catalog::Band& band,
+                                                    const storage::ObjectStore& objects) {
+  if (product.collection != "SENTINEL-1" || product.product_type.find("GRD") == std::string::npos) return nullptr;
+  const std::string pol = detail::lower(band.name);
+  const catalog::Asset* annotation = detail::find_asset(product, "schema-product-" + pol);
+  if (annotation == nullptr) return nullptr;
+  static detail::LruCache<RadarGeometry> cache(256);
+  const std::string key = product.key + "/" + annotation->path;
+  const std::string version = detail::object_version(objects, product.bucket, key);
+  return cache.get_or_make(
+      version, [&] { return detail::parse_geometry(detail::read_object(objects, product.bucket, key), key); });
+}
+
+void orthorectify(SourceCoords& coords, const RadarGeometry& geometry, std::span<const float> heights) {
+  constexpr double kDeg = M_PI / 180.0;
+  const std::size_t n = std::min(heights.size(), coords.x.size());
+  bool inside = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double x = coords.x[i], y = coords.y[i], h = heights[i];
+    if (std::isnan(x) || std::isnan(y)) continue;
+    double moved = x;
+    if (!std::isnan(h)) {
+      const double incidence = geometry.incidence.at(x, y) * kDeg;
+      const double t = std::tan(std::clamp(incidence, 1.0 * kDeg, 89.0 * kDeg));
+      const double shift = (h - geometry.height.at(x, y)) / (t * geometry.range_spacing);
+      moved = x - geometry.range_direction * shift;
+      coords.x[i] = static_cast<float>(moved);
+    }
+    inside = inside || (moved >= 0 && moved < coords.source_width && y >= 0 && y < coords.source_height);
+  }
+  coords.any_inside = inside;
+}
+
+}  // namespace ds::engine

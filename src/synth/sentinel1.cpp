@@ -214,6 +214,20 @@ struct Scene {
     lon = clon + (a * ax + r * rx) / kx;
     lat = clat + (a * ay + r * ry) / ky;
   }
+  // Where pixel (line, sample) looks on the terrain: the radar measures slant range, so a point h
+  // metres up at ground range r' is imaged at r' - h / tan(incidence). Solved for r' by fixed-point
+  // iteration (exact away from layover, where slopes facing the radar exceed the incidence angle).
+  void terrain_lonlat(const World& world, double line, double sample, double& lon, double& lat, double& h) const {
+    const double t = std::tan(incidence(sample) * kDeg);
+    double shifted = sample;
+    for (int k = 0; k < 4; ++k) {
+      lonlat(line, shifted, lon, lat);
+      h = world.elevation(lon, lat);
+      shifted = sample + h / t / spacing_m;
+    }
+    lonlat(line, shifted, lon, lat);
+    h = world.elevation(lon, lat);
+  }
   double ground_range_km(double sample) const {
     return pass(pass_index).ground_centre_km + rmin_km + sample * spacing_m / 1000.0;
   }
@@ -722,14 +736,16 @@ void generate(const Scene& s, const World& world, ProductWriter& writer) {
   const double sp_m = s.spacing_m;
   const std::uint64_t key_hash = fnv1a(s.key);
   const double wind = unit(mix(world.seed(), 0x5110, static_cast<std::uint64_t>(s.day)));
-  // World sampled once per pixel; elevation kept for one extra row/column to derive slopes.
-  auto elev_row = [&](int line, std::vector<double>& out) {
-    out.resize(W);
-    for (int j = 0; j < W; ++j) {
-      double lon = 0, lat = 0;
-      s.lonlat(line, j, lon, lat);
-      out[j] = world.elevation(lon, lat);
-    }
+  // World sampled once per pixel, where the pixel looks on the terrain; elevation kept for one
+  // extra row/column to derive slopes.
+  struct Row {
+    std::vector<double> z, lon, lat;
+  };
+  auto elev_row = [&](int line, Row& out) {
+    out.z.resize(W);
+    out.lon.resize(W);
+    out.lat.resize(W);
+    for (int j = 0; j < W; ++j) s.terrain_lonlat(world, line, j, out.lon[j], out.lat[j], out.z[j]);
   };
   std::vector<double> incidence(W), noise(W), a_sigma(W);
   for (int j = 0; j < W; ++j) {
@@ -738,7 +754,7 @@ void generate(const Scene& s, const World& world, ProductWriter& writer) {
     a_sigma[j] = s1::sigma_nought_lut(incidence[j]);
   }
   std::vector<std::uint16_t> vv(static_cast<std::size_t>(W) * H), vh(vv.size());
-  std::vector<double> prev, cur, next;
+  Row prev, cur, next;
   elev_row(std::max(0, -1), prev);
   elev_row(0, cur);
   double sum = 0, sum2 = 0;
@@ -746,9 +762,8 @@ void generate(const Scene& s, const World& world, ProductWriter& writer) {
     elev_row(std::min(H - 1, i + 1), next);
     s1::SpeckleRng rng(mix(world.seed(), key_hash, static_cast<std::uint64_t>(i)));
     for (int j = 0; j < W; ++j) {
-      double lon = 0, lat = 0;
-      s.lonlat(i, j, lon, lat);
-      const double z = cur[j];
+      const double lon = cur.lon[j], lat = cur.lat[j];
+      const double z = cur.z[j];
       s1::Surface surf;
       surf.cover = world.cover(lon, lat, z);
       surf.snow = surf.cover == Cover::glacier || world.snow(lon, lat, z, doy);
@@ -756,9 +771,9 @@ void generate(const Scene& s, const World& world, ProductWriter& writer) {
       if (surf.cover == Cover::cropland) surf.crop_green = world.crop_green(lon, lat, doy);
       surf.wind = wind;
       // Terrain slope in the (along-track, range) frame and the local incidence angle.
-      const double dzda = (next[j] - prev[j]) / ((i > 0 && i < H - 1 ? 2.0 : 1.0) * sp_m);
+      const double dzda = (next.z[j] - prev.z[j]) / ((i > 0 && i < H - 1 ? 2.0 : 1.0) * sp_m);
       const double dzdr =
-          (cur[std::min(W - 1, j + 1)] - cur[std::max(0, j - 1)]) / ((j > 0 && j < W - 1 ? 2.0 : 1.0) * sp_m);
+          (cur.z[std::min(W - 1, j + 1)] - cur.z[std::max(0, j - 1)]) / ((j > 0 && j < W - 1 ? 2.0 : 1.0) * sp_m);
       const double th = incidence[j] * kDeg;
       const double cos_loc = (dzdr * std::sin(th) + std::cos(th)) / std::sqrt(dzda * dzda + dzdr * dzdr + 1.0);
       const double loc = std::acos(std::clamp(cos_loc, -1.0, 1.0)) / kDeg;
@@ -774,8 +789,8 @@ void generate(const Scene& s, const World& world, ProductWriter& writer) {
       sum += vv[k];
       sum2 += static_cast<double>(vv[k]) * vv[k];
     }
-    prev.swap(cur);
-    cur.swap(next);
+    std::swap(prev, cur);
+    std::swap(cur, next);
   }
   const double n = static_cast<double>(vv.size());
   const double mean = sum / n, sd = std::sqrt(std::max(0.0, sum2 / n - mean * mean));
@@ -788,8 +803,7 @@ void generate(const Scene& s, const World& world, ProductWriter& writer) {
       g.line = line;
       g.pixel = px;
       g.time = s.first.plus(line * s.line_interval);
-      s.lonlat(line, px, g.lon, g.lat);
-      g.height = world.elevation(g.lon, g.lat);
+      s.terrain_lonlat(world, line, px, g.lon, g.lat, g.height);
       g.incidence = s.incidence(px);
       radar_geometry(g.incidence, g.elevation_angle, g.slant_time);
       points.push_back(g);

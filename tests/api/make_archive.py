@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 
-STAMP = "bolzano 2022-06-10..2022-06-20 scale 10 seed 7 v2"
+STAMP = "bolzano 2022-06-10..2022-06-20 scale 10 seed 7 v3"
 
 
 def main():

@@ -195,6 +195,48 @@ TEST_F(EngineSources, Sentinel1_GridOutsideTheSwathHasNoData) {
   EXPECT_EQ(r.count, 0u);
 }
 
+TEST_F(EngineSources, Sentinel1_RadarGeometryComesFromTheProductAnnotation) {
+  const auto g = radar_geometry(product("SENTINEL-1"), band("sentinel-1-grd", "VV"), *store_);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g.get(), radar_geometry(product("SENTINEL-1"), band("sentinel-1-grd", "VV"), *store_).get());
+  EXPECT_DOUBLE_EQ(g->range_spacing, 100.0);  // scale 10
+  EXPECT_EQ(g->range_direction, 1.0);         // GRD pixels grow with slant range
+  EXPECT_GT(g->incidence.at(0, 0), 29.0);     // IW: 30-46 degrees, near to far
+  EXPECT_LT(g->incidence.at(0, 0), g->incidence.at(500, 0));
+  EXPECT_LT(g->incidence.at(500, 0), 47.0);
+  EXPECT_GT(g->height.at(300, 300), 100.0);  // the Alps
+  // Not a radar image: no geometry.
+  EXPECT_FALSE(radar_geometry(product("SENTINEL-3"), band("sentinel-1-grd", "VV"), *store_));
+}
+
+TEST(Orthorectify, ShiftsTowardsTheSensorByHeightOverTanIncidence) {
+  RadarGeometry g;
+  g.height = {{0, 1000}, {0, 1000}, {200, 200, 200, 200}};
+  g.incidence = {{0, 1000}, {0, 1000}, {45, 45, 45, 45}};
+  g.range_spacing = 10;
+  SourceCoords c;
+  c.source_width = c.source_height = 1000;
+  c.x = {100, 100, 100, std::nanf("")};
+  c.y = {50, 50, 50, 50};
+  const std::vector<float> h = {700, 200, std::nanf(""), 700};
+  auto d = c;
+  orthorectify(d, g, h);
+  EXPECT_NEAR(d.x[0], 50.0, 1e-3);  // 500 m above the grid's height: 500 m / tan 45 = 50 px nearer
+  EXPECT_FLOAT_EQ(d.x[1], 100.0f);  // at the grid's height: where the GCPs say
+  EXPECT_FLOAT_EQ(d.x[2], 100.0f);  // no DEM: unchanged
+  EXPECT_TRUE(std::isnan(d.x[3]));  // outside the source stays outside
+  EXPECT_TRUE(d.any_inside);
+  g.range_direction = -1;  // range growing towards lower pixel indices
+  d = c;
+  orthorectify(d, g, h);
+  EXPECT_NEAR(d.x[0], 150.0, 1e-3);
+  // Shifted off the image: nothing inside any more.
+  d = c;
+  const std::vector<float> high = {20000, 20000, 20000, 20000};
+  orthorectify(d, g, high);
+  EXPECT_FALSE(d.any_inside);
+}
+
 // ---- Sentinel-5P ---------------------------------------------------------------------------------
 
 TEST_F(EngineSources, Sentinel5p_No2IsAColumnInMolPerSquareMetre) {
@@ -281,7 +323,9 @@ TEST_F(EngineSources, Sentinel3_GeolocationAndQualityFlags) {
   const auto r = read(flags, grid_around(kLon, kLat, 0.2, 16));
   ASSERT_GT(r.count, 0u);
   for (std::size_t i = 0; i < r.values.size(); ++i) {
-    if (r.valid[i]) EXPECT_GE(r.values[i], 1 << 28);  // land (bit 31) or inland water (bit 29)
+    if (r.valid[i]) {
+      EXPECT_GE(r.values[i], 1 << 28);  // land (bit 31) or inland water (bit 29)
+    }
   }
 
   // Pixel (row 100, col 60) of the arrays lies where geo_coordinates.nc says.

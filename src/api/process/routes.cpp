@@ -140,11 +140,23 @@ engine::DataInput bind_data(const json& d, std::size_t index, const catalog::Col
       throw bad(field + ".processing.minQa", "minQa must be a number from 0 to 100");
     in.min_qa = static_cast<int>(q->get<double>());
   }
-  if (const json* o = member(p, "orthorectify"); o && o->is_boolean() && o->get<bool>()) {
-    throw Error(ErrorCode::not_implemented,
-                "processing.orthorectify is not available yet on this server: Sentinel-1 GRD is served in "
-                "ellipsoid geometry (warped from the product's geolocation grid)",
-                field + ".processing.orthorectify");
+  bool orthorectify = false;
+  if (const json* o = member(p, "orthorectify")) {
+    if (!o->is_boolean()) throw bad(field + ".processing.orthorectify", "orthorectify must be true or false");
+    orthorectify = o->get<bool>();
+  }
+  const std::string dem = string_at(p, "demInstance", field + ".processing.demInstance");
+  if (!dem.empty() && dem != "MAPZEN" && dem != "COPERNICUS" && dem != "COPERNICUS_30" && dem != "COPERNICUS_90")
+    throw bad(field + ".processing.demInstance",
+              fmt::format("demInstance '{}' is not one of MAPZEN, COPERNICUS, COPERNICUS_30, COPERNICUS_90", dem));
+  if (orthorectify && in.collection->mission == "SENTINEL-1") {
+    // No Mapzen DEM here: MAPZEN (Sentinel Hub's default) and COPERNICUS use GLO-30.
+    const std::string id = dem == "COPERNICUS_90" ? "cop-dem-glo-90" : "cop-dem-glo-30";
+    in.orthorectify_dem = collections.find(id);
+    if (!in.orthorectify_dem)
+      throw Error(ErrorCode::unprocessable,
+                  fmt::format("orthorectification needs the DEM collection {}, which this server does not offer", id),
+                  field + ".processing.orthorectify");
   }
   if (auto v = string_at(p, "backCoeff", field + ".processing.backCoeff"); !v.empty()) {
     if (v != "BETA0" && v != "SIGMA0_ELLIPSOID" && v != "GAMMA0_ELLIPSOID" && v != "GAMMA0_TERRAIN")
