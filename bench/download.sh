@@ -5,7 +5,10 @@
 # GetObject of a large object (presigned URL). Single-stream figures; ratios are what matter.
 #   bench/download.sh BUILD_DIR [WORK_DIR]    (called by bench/run; runs alone too)
 #   BENCH_DOWNLOAD_SCALE (default 10; 2 or 1 for products of hundreds of MB),
-#   BENCH_DOWNLOAD_ROUNDS (default 10), BENCH_RANGED_READS (default 400 reads of 16 KiB).
+#   BENCH_DOWNLOAD_ROUNDS (default 10), BENCH_RANGED_READS (default 400 reads of 16 KiB),
+#   BENCH_DOWNLOAD_DATA=DIR: use that catalogued archive instead of synthesising one (bench/run
+#   passes its full-resolution Sentinel-2 cache when present: products of about 1 GB),
+#   BENCH_CONCURRENT (default 64) parallel downloads of the largest file, beside nginx.
 set -euo pipefail
 build=${1:-build/release}
 work=${2:-$(mktemp -d)}
@@ -14,6 +17,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -f "$work/dl-nginx.pid" ] && kill "$(cat "$work/dl-nginx.pid")" 2>/dev/null || true
+  if [ -n "${BENCH_DOWNLOAD_DATA:-}" ]; then rm -rf "$BENCH_DOWNLOAD_DATA/objects/eodata/bench"; fi
   if [ "$own_work" = 1 ]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -24,10 +28,15 @@ dl="$work/dl"
 www="$work/dl-www"
 mkdir -p "$www"
 echo ok >"$www/health"
-"$build/dataspace" synth --data "$dl" --missions s2 --scale "${BENCH_DOWNLOAD_SCALE:-10}" --from 2022-06-17 \
-  --to 2022-06-17 >/dev/null 2>&1
-"$build/dataspace" ingest --data "$dl" >/dev/null
-"$build/dataspace" user add --data "$dl" --email bench@example.org --password bench-password --typology admin >/dev/null
+if [ -n "${BENCH_DOWNLOAD_DATA:-}" ]; then
+  dl=$BENCH_DOWNLOAD_DATA
+else
+  "$build/dataspace" synth --data "$dl" --missions s2 --scale "${BENCH_DOWNLOAD_SCALE:-10}" --from 2022-06-17 \
+    --to 2022-06-17 >/dev/null 2>&1
+  "$build/dataspace" ingest --data "$dl" >/dev/null
+fi
+"$build/dataspace" user add --data "$dl" --email bench@example.org --password bench-password --typology admin \
+  >/dev/null 2>&1 || true
 s3pair=$("$build/dataspace" user s3key add --data "$dl" --email bench@example.org --days 1)
 dl_port=$(free_port)
 "$build/dataspace" serve --data "$dl" --listen "127.0.0.1:$dl_port" --access-log off --log-level warn 2>"$work/dl.err" &
@@ -86,7 +95,7 @@ print(s3.generate_presigned_url("get_object", Params={"Bucket": "eodata", "Key":
 PY
 )
 
-rounds=${BENCH_DOWNLOAD_ROUNDS:-10}
+rounds=${BENCH_DOWNLOAD_ROUNDS:-$([ -n "${BENCH_DOWNLOAD_DATA:-}" ] && echo 3 || echo 10)}
 speed() {  # url size [header] -> MB/s over $rounds sequential downloads
   local t0 t1
   t0=$(date +%s.%N)
@@ -128,4 +137,17 @@ PY
 }
 row "ranged 16 KiB reads (reads/s)" "$file_size" "$(ranged "$file_url" "$token")" \
   "$(ranged "http://127.0.0.1:$ng_port/file.bin")"
+concurrent() {  # url [header] -> "MB/s errors" for $BENCH_CONCURRENT parallel downloads of the file
+  local n=${BENCH_CONCURRENT:-64} t0 t1 codes
+  t0=$(date +%s.%N)
+  codes=$(for _ in $(seq "$n"); do curl -s -o /dev/null -w '%{http_code} %{size_download}\n' ${2:+-H "$2"} "$1" & done; wait)
+  t1=$(date +%s.%N)
+  local bad
+  bad=$(echo "$codes" | awk -v s="$file_size" '$1 != 200 || $2 != s' | wc -l)
+  echo "$(awk -v n="$n" -v s="$file_size" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n * s / (b - a) / 1e6 }') $bad"
+}
+read -r c_ours c_ours_bad < <(concurrent "$file_url" "Authorization: Bearer $token")
+read -r c_ng c_ng_bad < <(concurrent "http://127.0.0.1:$ng_port/file.bin")
+row "${BENCH_CONCURRENT:-64} concurrent file GETs (MB/s)" "$file_size" "$c_ours" "$c_ng"
+echo "concurrent downloads that failed or came short: dataspace $c_ours_bad, nginx $c_ng_bad"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -63,6 +63,13 @@ CREATE TABLE deleted_products(
   deleted bigint NOT NULL,
   cause text NOT NULL);
 )sql",
+    // 2: the longest sensing duration (microseconds) each collection has held, which bounds
+    // "sensing_end >= T" by "sensing_start >= T - duration"; it only grows, with the products.
+    R"sql(
+CREATE TABLE collection_spans(collection text COLLATE "C" PRIMARY KEY, max_duration bigint NOT NULL);
+INSERT INTO collection_spans(collection, max_duration)
+  SELECT collection, greatest(0, max(sensing_end - sensing_start)) FROM products GROUP BY collection;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -180,6 +187,8 @@ class Transaction {
 // Compiles an expression into a SQL condition over `products p`; values become parameters.
 struct Compiler {
   std::vector<Param> params;
+  // The collections the whole query is limited to (nullopt: any), for the sensing-end bound.
+  std::optional<std::vector<std::string>> scope;
 
   // Adds a parameter and returns its numbered parameter marker with a cast, e.g. "$3::bigint".
   std::string bind(std::string value, const char* type) {
@@ -217,7 +226,18 @@ struct Compiler {
 
   std::string node(const FieldCompare& n) {
     const std::string v = field_value(n.field, n.value);
-    return fmt::format("{} {} {}", sql_column(n.field), sql_operator(n.op), v);
+    const std::string test = fmt::format("{} {} {}", sql_column(n.field), sql_operator(n.op), v);
+    if (n.field != Field::sensing_end || (n.op != CompareOp::ge && n.op != CompareOp::gt && n.op != CompareOp::eq))
+      return test;
+    // A product ending at or after T started at or after T minus the longest duration of its
+    // collection (collection_spans): an equivalent test that the sensing-start index can range over.
+    std::string in;
+    if (scope) {
+      for (const auto& c : *scope) in += (in.empty() ? "" : ", ") + bind(c, "text");
+    }
+    return fmt::format(
+        "({} AND p.sensing_start >= {} - (SELECT coalesce(max(max_duration), 0) FROM collection_spans{}))", test, v,
+        scope ? (scope->empty() ? " WHERE false" : " WHERE collection IN (" + in + ")") : "");
   }
   std::string node(const FieldIn& n) {
     if (n.values.empty()) return "FALSE";
@@ -360,6 +380,11 @@ class PostgisStore final : public CatalogStore {
              num(to_micros(p->sensing_end)), num(to_micros(p->publication)), num(to_micros(p->modification)),
              boolean(p->online), hex(geom.to_wkb()), doc});
         const std::string rid = PQgetvalue(inserted.get(), 0, 0);
+        c->exec(
+            "INSERT INTO collection_spans(collection, max_duration) VALUES($1, greatest(0, $2::bigint)) "
+            "ON CONFLICT (collection) DO UPDATE SET max_duration = greatest(collection_spans.max_duration, "
+            "EXCLUDED.max_duration)",
+            {p->collection, num(to_micros(p->sensing_end) - to_micros(p->sensing_start))});
         for (const auto& a : p->attributes) {
           Param text, number, time, flag;
           switch (a.value.index()) {
@@ -399,6 +424,7 @@ class PostgisStore final : public CatalogStore {
   SearchResult search(const Query& q) const override {
     if (q.limit > 10'000) throw Error(ErrorCode::invalid_parameter, "limit must be at most 10000", "limit");
     Compiler compiler;
+    compiler.scope = constrained_collections(q.where);
     const std::string where = compiler.compile(q.where);
     const auto where_params = compiler.params;
     std::string page_where = where;

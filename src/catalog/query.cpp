@@ -118,4 +118,49 @@ ExprPtr keyset_predicate(const std::vector<SortKey>& sort, const Cursor& cursor)
   return any_of(std::move(alternatives));
 }
 
+namespace {
+
+std::optional<std::vector<std::string>> collections_of(const Expr& e) {
+  if (const auto* c = std::get_if<FieldCompare>(&e.node)) {
+    if (c->field != Field::collection || c->op != CompareOp::eq) return std::nullopt;
+    if (const auto* s = std::get_if<std::string>(&c->value)) return std::vector<std::string>{*s};
+    return std::nullopt;
+  }
+  if (const auto* in = std::get_if<FieldIn>(&e.node)) {
+    if (in->field != Field::collection) return std::nullopt;
+    std::vector<std::string> out;
+    for (const auto& v : in->values) {
+      const auto* s = std::get_if<std::string>(&v);
+      if (!s) return std::nullopt;
+      out.push_back(*s);
+    }
+    return out;
+  }
+  if (const auto* any = std::get_if<Or>(&e.node)) {
+    std::vector<std::string> out;
+    for (const auto& item : any->items) {
+      if (!item) return std::nullopt;
+      auto part = collections_of(*item);
+      if (!part) return std::nullopt;
+      out.insert(out.end(), part->begin(), part->end());
+    }
+    return out;
+  }
+  if (const auto* all = std::get_if<And>(&e.node)) {
+    // The first conjunct that names collections is enough for a bound (any of them is).
+    for (const auto& item : all->items) {
+      if (!item) continue;
+      if (auto part = collections_of(*item)) return part;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> constrained_collections(const ExprPtr& where) {
+  if (!where) return std::nullopt;
+  return collections_of(*where);
+}
+
 }  // namespace ds::catalog

@@ -116,6 +116,12 @@ struct SearchResult {
   bool total_exact = true;           // false when count_limit cut the count short (total is a lower bound)
 };
 
+// The collections every product matching `where` must belong to, when its top level says so (a
+// collection equality or IN list, alone or ANDed with the rest, or an OR of those); nullopt when
+// any collection could match. The stores use it to bound sensing-end predicates (see
+// "collection spans" in their READMEs).
+std::optional<std::vector<std::string>> constrained_collections(const ExprPtr& where);
+
 // The cursor that continues after `last` under `sort`. Throws ds::Error(invalid_parameter) when a
 // sort key is an attribute.
 Cursor cursor_after(const Product& last, const std::vector<SortKey>& sort);

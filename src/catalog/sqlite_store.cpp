@@ -18,7 +18,7 @@
 namespace ds::catalog {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;  // 2: collection_spans
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS products(
@@ -50,6 +50,9 @@ CREATE INDEX IF NOT EXISTS attributes_time ON attributes(name, v_time, rid);
 CREATE INDEX IF NOT EXISTS attributes_rid_name ON attributes(rid, name, v_num);
 CREATE TABLE IF NOT EXISTS deleted_products(id TEXT PRIMARY KEY, name TEXT NOT NULL, deleted INTEGER NOT NULL, cause TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);
+-- The longest sensing duration (microseconds) of any product each collection has held: it bounds
+-- "sensing_end >= T" by "sensing_start >= T - duration". Only grows, in the product's transaction.
+CREATE TABLE IF NOT EXISTS collection_spans(collection TEXT PRIMARY KEY, max_duration INTEGER NOT NULL);
 )sql";
 
 struct Blob {
@@ -176,6 +179,8 @@ Param field_param(Field f, const AttributeValue& v) {
 // Compiles an expression into a SQL condition over `products p`, appending bound parameters.
 struct Compiler {
   std::vector<Param> params;
+  // The collections the whole query is limited to (nullopt: any), for the sensing-end bound.
+  std::optional<std::vector<std::string>> scope;
 
   std::string compile(const ExprPtr& e) {
     if (!e) return "1";
@@ -184,7 +189,22 @@ struct Compiler {
 
   std::string node(const FieldCompare& n) {
     params.push_back(field_param(n.field, n.value));
-    return fmt::format("{} {} ?", sql_column(n.field), sql_operator(n.op));
+    const std::string test = fmt::format("{} {} ?", sql_column(n.field), sql_operator(n.op));
+    if (n.field != Field::sensing_end || (n.op != CompareOp::ge && n.op != CompareOp::gt && n.op != CompareOp::eq))
+      return test;
+    // A product ending at or after T started at or after T minus the longest duration of its
+    // collection (collection_spans): an equivalent test that the sensing-start index can range over.
+    params.push_back(field_param(n.field, n.value));
+    std::string in;
+    if (scope) {
+      for (const auto& c : *scope) {
+        params.emplace_back(c);
+        in += in.empty() ? "?" : ", ?";
+      }
+    }
+    return fmt::format(
+        "({} AND p.sensing_start >= ? - (SELECT coalesce(max(max_duration), 0) FROM collection_spans{}))", test,
+        scope ? (scope->empty() ? " WHERE 0" : " WHERE collection IN (" + in + ")") : "");
   }
   std::string node(const FieldIn& n) {
     if (n.values.empty()) return "0";
@@ -304,8 +324,35 @@ class SqliteStore final : public CatalogStore {
                   fmt::format("catalogue {} has schema {} from a newer release (this one knows {})", file.string(),
                               version, kSchemaVersion));
     }
-    if (version < kSchemaVersion)
-      db->exec(fmt::format("INSERT INTO schema_version(version) VALUES({})", kSchemaVersion));
+    if (version < kSchemaVersion) {
+      db->exec("BEGIN IMMEDIATE");
+      try {
+        if (version < 2) {
+          db->exec(
+              "INSERT OR REPLACE INTO collection_spans(collection, max_duration) SELECT collection, "
+              "max(0, max(sensing_end - sensing_start)) FROM products GROUP BY collection");
+        }
+        db->exec(fmt::format("INSERT INTO schema_version(version) VALUES({})", kSchemaVersion));
+        db->exec("COMMIT");
+      } catch (...) {
+        db->exec("ROLLBACK");
+        throw;
+      }
+    }
+    // Planner statistics: without them SQLite cannot tell a collection (a third of the catalogue)
+    // from a bounding box (a few hundred products) and may scan the wrong index.
+    bool stats = false;
+    db->query("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'", {},
+              [&](sqlite3_stmt* st) { stats = sqlite3_column_int(st, 0) > 0; });
+    if (stats) {
+      db->query(
+          "SELECT stat FROM sqlite_stat1 WHERE tbl = 'products' AND idx = 'products_start'", {}, [&](sqlite3_stmt* st) {
+            analysed_rows_ = std::strtoull(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), nullptr, 10);
+          });
+    }
+    db->query("SELECT max(rid) FROM products", {},
+              [&](sqlite3_stmt* st) { rows_ = static_cast<std::size_t>(sqlite3_column_int64(st, 0)); });
+    if (!stats && rows_ > 0) analyse(*db);
     writer_ = std::move(db);
   }
 
@@ -341,6 +388,10 @@ class SqliteStore final : public CatalogStore {
              Blob{geom.to_wkb()}, doc},
             {});
         const std::int64_t new_rid = sqlite3_last_insert_rowid(db.get());
+        db.query(
+            "INSERT INTO collection_spans(collection, max_duration) VALUES(?, max(0, ?)) ON CONFLICT(collection) "
+            "DO UPDATE SET max_duration = max(max_duration, excluded.max_duration)",
+            {p->collection, to_micros(p->sensing_end) - to_micros(p->sensing_start)}, {});
         const auto e = geom.envelope();
         db.query("INSERT INTO products_rtree(rid, min_x, max_x, min_y, max_y) VALUES(?, ?, ?, ?, ?)",
                  {new_rid, e.min_x, e.max_x, e.min_y, e.max_y}, {});
@@ -376,6 +427,8 @@ class SqliteStore final : public CatalogStore {
       db.exec("ROLLBACK");
       throw;
     }
+    rows_ += changed;
+    if (rows_ >= 2 * analysed_rows_ + 100) analyse(db);
     return changed;
   }
 
@@ -385,6 +438,7 @@ class SqliteStore final : public CatalogStore {
   SearchResult search(const Query& q) const override {
     if (q.limit > 10'000) throw Error(ErrorCode::invalid_parameter, "limit must be at most 10000", "limit");
     Compiler c;
+    c.scope = constrained_collections(q.where);
     const std::string where = c.compile(q.where);
     const auto where_params = c.params;
     // The page: the filter, then the keyset position, then the order (parameters in that order).
@@ -513,8 +567,17 @@ class SqliteStore final : public CatalogStore {
   }
 
   std::filesystem::path file_;
+  // Sampled statistics (1000 rows per index: ~0.1 s on a million products), refreshed each time
+  // the catalogue has doubled since the last time.
+  void analyse(Db& db) {
+    db.exec("PRAGMA analysis_limit=1000; ANALYZE;");
+    analysed_rows_ = rows_;
+  }
+
   std::mutex write_mutex_;
   std::unique_ptr<Db> writer_;
+  std::size_t rows_ = 0;           // products written (an upper bound of the count; rids only grow)
+  std::size_t analysed_rows_ = 0;  // rows_ at the last ANALYZE
   mutable std::mutex pool_mutex_;
   mutable std::vector<std::unique_ptr<Db>> pool_;
 };

@@ -194,6 +194,39 @@ TYPED_TEST(CatalogStoreTest, FiltersByFieldsTimeAndText) {
   EXPECT_EQ(this->count(nullptr), 40u);
 }
 
+TYPED_TEST(CatalogStoreTest, SensingEndTestsFindLongProductsWhateverTheCollectionScope) {
+  // Sensing-end tests are bounded by the longest duration of the collections in scope: a DEM-like
+  // product sensed over years must still be found, and a later, longer product widens the bound.
+  auto long_product = [](const char* name, Time start, Time end) {
+    Product p = sample_products().front();
+    p.name = name;
+    p.id = product_uuid(p.name);
+    p.collection = "COP-DEM";
+    p.product_type = "DGE_30";
+    p.sensing_start = start;
+    p.sensing_end = end;
+    return p;
+  };
+  ASSERT_EQ(this->store_->upsert({long_product("DEM_A", day(-400), day(20))}), 1u);
+  const auto overlaps = [](int from, int to) {
+    return all_of(
+        {compare(Field::sensing_end, CompareOp::ge, day(from)), compare(Field::sensing_start, CompareOp::le, day(to))});
+  };
+  const auto dem = compare(Field::collection, CompareOp::eq, std::string("COP-DEM"));
+  const auto s2 = compare(Field::collection, CompareOp::eq, std::string("SENTINEL-2"));
+  EXPECT_EQ(this->count(all_of({dem, overlaps(10, 12)})), 1u);
+  EXPECT_EQ(this->count(overlaps(10, 12)), 1u + 4u);  // DEM_A and the four products of day 10
+  EXPECT_EQ(this->count(all_of({s2, overlaps(10, 12)})), 3u);
+  EXPECT_EQ(this->count(all_of({any_of({dem, s2}), overlaps(10, 12)})), 4u);
+  EXPECT_EQ(this->count(all_of({in(Field::collection, {std::string("COP-DEM")}), overlaps(19, 19)})), 1u);
+  EXPECT_EQ(this->count(all_of({dem, negate(compare(Field::sensing_end, CompareOp::ge, day(10)))})), 0u);
+  EXPECT_EQ(this->count(all_of({dem, compare(Field::sensing_end, CompareOp::gt, day(21))})), 0u);
+  // A longer product of the same collection, ingested later.
+  ASSERT_EQ(this->store_->upsert({long_product("DEM_B", day(-4000), day(30))}), 1u);
+  EXPECT_EQ(this->count(all_of({dem, overlaps(25, 26)})), 1u);
+  EXPECT_EQ(this->count(all_of({dem, compare(Field::sensing_end, CompareOp::eq, day(30))})), 1u);
+}
+
 TYPED_TEST(CatalogStoreTest, TypedAttributesCompareNumbersWhateverTheirDeclaredType) {
   const auto by_double = this->count(attribute("cloudCover", CompareOp::lt, 30.0));
   const auto by_int = this->count(attribute("cloudCover", CompareOp::lt, std::int64_t{30}));

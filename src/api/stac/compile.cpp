@@ -680,7 +680,9 @@ std::optional<catalog::ExprPtr> collection_expr(const catalog::CollectionRegistr
         parts.push_back(catalog::all_of({catalog::compare(Field::collection, CompareOp::eq, c->mission),
                                          catalog::negate(catalog::in(Field::product_type, claimed))}));
       }
-      return catalog::any_of(std::move(parts));
+      // The mission first: its equality lets the stores range over (collection, sensing_start).
+      return catalog::all_of(
+          {catalog::compare(Field::collection, CompareOp::eq, c->mission), catalog::any_of(std::move(parts))});
     }
     for (const auto& m : registry->missions()) {
       if (lower(m) == lower(id)) return catalog::compare(Field::collection, CompareOp::eq, m);
