@@ -70,6 +70,14 @@ CREATE TABLE collection_spans(collection text COLLATE "C" PRIMARY KEY, max_durat
 INSERT INTO collection_spans(collection, max_duration)
   SELECT collection, greatest(0, max(sensing_end - sensing_start)) FROM products GROUP BY collection;
 )sql",
+    // 3: every page is ordered by time, then id ascending (stable paging): indexes in exactly that
+    // order, both ways, let the planner walk a collection's time range and stop after the page
+    // instead of sorting every match (at a million products it did: 10 ms against 3 ms).
+    R"sql(
+CREATE INDEX products_collection_start_id ON products(collection, sensing_start, id);
+CREATE INDEX products_collection_start_desc_id ON products(collection, sensing_start DESC, id);
+DROP INDEX products_collection_start;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
