@@ -5,6 +5,7 @@
 #include <limits>
 #include <list>
 #include <mutex>
+#include <type_traits>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -204,27 +205,34 @@ SourceCoords source_coords(const std::string& path, const Grid& grid, int step) 
 
   sc.x.assign(grid.pixels(), std::numeric_limits<float>::quiet_NaN());
   sc.y.assign(grid.pixels(), std::numeric_limits<float>::quiet_NaN());
+  // Failed control points become NaN once, so the interpolation below needs no tests: a NaN
+  // corner makes its cell's pixels NaN.
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  auto at = [&](int c, int r, const std::vector<double>& v) {
-    auto i = static_cast<std::size_t>(r) * cols + c;
-    return ok[i] && std::isfinite(v[i]) ? v[i] : nan;
-  };
+  for (std::size_t i = 0; i < cx.size(); ++i) {
+    if (!ok[i] || !std::isfinite(cx[i])) cx[i] = nan;
+    if (!ok[i] || !std::isfinite(cy[i])) cy[i] = nan;
+  }
   for (int py = 0; py < h; ++py) {
     const double fy = py + 0.5;
     int r0 = std::min(static_cast<int>(py / step), rows - 2);
     const double y0 = std::min(r0 * step + 0.5, h - 0.5), y1 = std::min((r0 + 1) * step + 0.5, h - 0.5);
     const double ty = y1 > y0 ? (fy - y0) / (y1 - y0) : 0.0;
+    const int r1 = std::min(r0 + 1, rows - 1);
+    const double* x_top = cx.data() + static_cast<std::size_t>(r0) * cols;
+    const double* x_bottom = cx.data() + static_cast<std::size_t>(r1) * cols;
+    const double* y_top = cy.data() + static_cast<std::size_t>(r0) * cols;
+    const double* y_bottom = cy.data() + static_cast<std::size_t>(r1) * cols;
     for (int px = 0; px < w; ++px) {
       const double fx = px + 0.5;
       int c0 = std::min(static_cast<int>(px / step), cols - 2);
       if (cols < 2) c0 = 0;
       const double x0 = std::min(c0 * step + 0.5, w - 0.5), x1 = std::min((c0 + 1) * step + 0.5, w - 0.5);
       const double tx = x1 > x0 ? (fx - x0) / (x1 - x0) : 0.0;
-      const int c1 = std::min(c0 + 1, cols - 1), r1 = std::min(r0 + 1, rows - 1);
-      double sx = (1 - ty) * ((1 - tx) * at(c0, r0, cx) + tx * at(c1, r0, cx)) +
-                  ty * ((1 - tx) * at(c0, r1, cx) + tx * at(c1, r1, cx));
-      double sy = (1 - ty) * ((1 - tx) * at(c0, r0, cy) + tx * at(c1, r0, cy)) +
-                  ty * ((1 - tx) * at(c0, r1, cy) + tx * at(c1, r1, cy));
+      const int c1 = std::min(c0 + 1, cols - 1);
+      double sx =
+          (1 - ty) * ((1 - tx) * x_top[c0] + tx * x_top[c1]) + ty * ((1 - tx) * x_bottom[c0] + tx * x_bottom[c1]);
+      double sy =
+          (1 - ty) * ((1 - tx) * y_top[c0] + tx * y_top[c1]) + ty * ((1 - tx) * y_bottom[c0] + tx * y_bottom[c1]);
       auto i = static_cast<std::size_t>(py) * w + px;
       sc.x[i] = static_cast<float>(sx);
       sc.y[i] = static_cast<float>(sy);
@@ -367,55 +375,63 @@ std::size_t read_band(const BandSource& source, const SourceCoords& coords, cons
   const double ox = x0 * static_cast<double>(bufw) / ww, oy = y0 * static_cast<double>(bufh) / wh;
 
   std::size_t written = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double sx = coords.x[i] * kx - ox, sy = coords.y[i] * ky - oy;
-    const bool inside_source =
-        coords.x[i] >= 0 && coords.y[i] >= 0 && coords.x[i] < coords.source_width && coords.y[i] < coords.source_height;
-    float value = 0;
-    bool ok = false;
-    if (inside_source && std::isfinite(sx) && std::isfinite(sy)) {
-      if (resampling == Resampling::nearest) {
-        const int ix = std::clamp(static_cast<int>(sx), 0, bufw - 1),
-                  iy = std::clamp(static_cast<int>(sy), 0, bufh - 1);
-        value = buf[static_cast<std::size_t>(iy) * bufw + ix];
-        ok = usable(value);
-      } else {
-        // Pixel centres at +0.5: kernel around (sx - 0.5, sy - 0.5); taps that are nodata or
-        // outside are dropped and the weights renormalised.
-        const double fx = sx - 0.5, fy = sy - 0.5;
-        const int cx = static_cast<int>(std::floor(fx)), cy = static_cast<int>(std::floor(fy));
-        const double tx = fx - cx, ty = fy - cy;
-        const int lo = resampling == Resampling::bilinear ? 0 : -1, hi = resampling == Resampling::bilinear ? 1 : 2;
-        double sum = 0, wsum = 0;
-        for (int dy = lo; dy <= hi; ++dy) {
-          const int yy = cy + dy;
-          if (yy < 0 || yy >= bufh) continue;
-          const double wy = resampling == Resampling::bilinear ? (dy == 0 ? 1 - ty : ty) : cubic_weight(dy - ty);
-          for (int dx = lo; dx <= hi; ++dx) {
-            const int xx = cx + dx;
-            if (xx < 0 || xx >= bufw) continue;
-            const float v = buf[static_cast<std::size_t>(yy) * bufw + xx];
-            if (!usable(v)) continue;
-            const double wx = resampling == Resampling::bilinear ? (dx == 0 ? 1 - tx : tx) : cubic_weight(dx - tx);
-            sum += wx * wy * v;
-            wsum += wx * wy;
+  // One loop per kind of resampling, so that the nearest-neighbour one (most requests) is tight.
+  auto sample_all = [&](auto nearest_only) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const double sx = coords.x[i] * kx - ox, sy = coords.y[i] * ky - oy;
+      const bool inside_source = coords.x[i] >= 0 && coords.y[i] >= 0 && coords.x[i] < coords.source_width &&
+                                 coords.y[i] < coords.source_height;
+      float value = 0;
+      bool ok = false;
+      if (inside_source && std::isfinite(sx) && std::isfinite(sy)) {
+        if (decltype(nearest_only)::value || resampling == Resampling::nearest) {
+          const int ix = std::clamp(static_cast<int>(sx), 0, bufw - 1),
+                    iy = std::clamp(static_cast<int>(sy), 0, bufh - 1);
+          value = buf[static_cast<std::size_t>(iy) * bufw + ix];
+          ok = usable(value);
+        } else {
+          // Pixel centres at +0.5: kernel around (sx - 0.5, sy - 0.5); taps that are nodata or
+          // outside are dropped and the weights renormalised.
+          const double fx = sx - 0.5, fy = sy - 0.5;
+          const int cx = static_cast<int>(std::floor(fx)), cy = static_cast<int>(std::floor(fy));
+          const double tx = fx - cx, ty = fy - cy;
+          const int lo = resampling == Resampling::bilinear ? 0 : -1, hi = resampling == Resampling::bilinear ? 1 : 2;
+          double sum = 0, wsum = 0;
+          for (int dy = lo; dy <= hi; ++dy) {
+            const int yy = cy + dy;
+            if (yy < 0 || yy >= bufh) continue;
+            const double wy = resampling == Resampling::bilinear ? (dy == 0 ? 1 - ty : ty) : cubic_weight(dy - ty);
+            for (int dx = lo; dx <= hi; ++dx) {
+              const int xx = cx + dx;
+              if (xx < 0 || xx >= bufw) continue;
+              const float v = buf[static_cast<std::size_t>(yy) * bufw + xx];
+              if (!usable(v)) continue;
+              const double wx = resampling == Resampling::bilinear ? (dx == 0 ? 1 - tx : tx) : cubic_weight(dx - tx);
+              sum += wx * wy * v;
+              wsum += wx * wy;
+            }
           }
+          // The nearest sample decides whether there is data at all.
+          const int ix = std::clamp(static_cast<int>(sx), 0, bufw - 1),
+                    iy = std::clamp(static_cast<int>(sy), 0, bufh - 1);
+          ok = usable(buf[static_cast<std::size_t>(iy) * bufw + ix]) && std::fabs(wsum) > 1e-9;
+          if (ok) value = static_cast<float>(sum / wsum);
         }
-        // The nearest sample decides whether there is data at all.
-        const int ix = std::clamp(static_cast<int>(sx), 0, bufw - 1),
-                  iy = std::clamp(static_cast<int>(sy), 0, bufh - 1);
-        ok = usable(buf[static_cast<std::size_t>(iy) * bufw + ix]) && std::fabs(wsum) > 1e-9;
-        if (ok) value = static_cast<float>(sum / wsum);
+      }
+      if (ok) {
+        out[i] = value;
+        valid[i] = 1;
+        ++written;
+      } else if (overwrite) {
+        out[i] = 0;
+        valid[i] = 0;
       }
     }
-    if (ok) {
-      out[i] = value;
-      valid[i] = 1;
-      ++written;
-    } else if (overwrite) {
-      out[i] = 0;
-      valid[i] = 0;
-    }
+  };
+  if (resampling == Resampling::nearest) {
+    sample_all(std::true_type{});
+  } else {
+    sample_all(std::false_type{});
   }
   return written;
 }

@@ -152,19 +152,37 @@ Resampling resampling_for(const DataInput& in, const catalog::Band& band, const 
   return out_res < band.resolution ? in.upsampling : in.downsampling;
 }
 
-double convert(double dn, const BoundBand& b, double offset, bool harmonize) {
-  const auto& band = *b.band;
-  if (b.unit == "DB") return dn > 0 ? 10.0 * std::log10(dn) : -std::numeric_limits<double>::infinity();
-  const bool dn_unit = b.unit == "DN";
-  if (band.scale && band.name != "SCL") {
-    if (dn_unit) {
-      double v = dn + (harmonize ? offset : 0.0);
-      return harmonize ? std::max(v, 0.0) : v;
-    }
-    double v = (dn + offset) * *band.scale + band.offset.value_or(0.0);
-    return harmonize ? std::max(v, 0.0) : v;
+// How a band's stored values become the unit the script asked for, decided once per band and
+// scene: value = (dn + pre) * scale + post, then max(value, 0) when `clamp`; or dB.
+struct Conversion {
+  bool db = false;
+  bool clamp = false;
+  double pre = 0, scale = 1, post = 0;
+  double operator()(double dn) const {
+    if (db) return dn > 0 ? 10.0 * std::log10(dn) : -std::numeric_limits<double>::infinity();
+    const double v = (dn + pre) * scale + post;
+    return clamp ? std::max(v, 0.0) : v;
   }
-  return dn;
+};
+
+Conversion conversion(const BoundBand& b, double offset, bool harmonize) {
+  const auto& band = *b.band;
+  Conversion c;
+  if (b.unit == "DB") {
+    c.db = true;
+    return c;
+  }
+  if (band.scale && band.name != "SCL") {
+    c.clamp = harmonize;
+    if (b.unit == "DN") {
+      c.pre = harmonize ? offset : 0.0;
+    } else {
+      c.pre = offset;
+      c.scale = *band.scale;
+      c.post = band.offset.value_or(0.0);
+    }
+  }
+  return c;
 }
 
 // How to read `band` of `p` (mission-specific or the band's asset file) and where the grid's
@@ -286,6 +304,9 @@ void load_input(const RenderContext& ctx, const Grid& grid, const std::vector<st
         }
       }
       if (!any) continue;
+      std::vector<Conversion> conversions(nb);
+      for (std::size_t b = 0; b < nb; ++b)
+        if (in.bands[b].band) conversions[b] = conversion(in.bands[b], offset, in.data->harmonize);
       std::size_t used = 0;
       for (std::size_t i = 0; i < n; ++i) {
         if (!scene_valid[i] || filled[i] || !geometry_mask[i]) continue;
@@ -293,9 +314,7 @@ void load_input(const RenderContext& ctx, const Grid& grid, const std::vector<st
         --remaining;
         ++used;
         for (std::size_t b = 0; b < nb; ++b) {
-          const auto& bb = in.bands[b];
-          slot[b * n + i] =
-              bb.band ? static_cast<float>(convert(band_values[b][i], bb, offset, in.data->harmonize)) : 1.0f;
+          slot[b * n + i] = in.bands[b].band ? static_cast<float>(conversions[b](band_values[b][i])) : 1.0f;
         }
       }
       if (used) product_used[static_cast<std::size_t>(scene - in.scenes.data())] = true;
