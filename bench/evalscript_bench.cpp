@@ -1,8 +1,10 @@
 // Micro-benchmarks of the evalscript runtime (issue #8): an NDVI evalscript over a 512×512 tile
 // in one call, as the raster engine calls it for outputs up to 2^20 pixels.
 //   Warm: the same Script evaluated again (JIT warm) — the pixel cost alone.
-//   Cold: a new Script per tile on the thread's isolate (fresh context + library + compile +
-//         setup + pixels) — what one request pays on a warm worker thread.
+//   Request: a new Script per tile for the same owner — what a repeated request pays: the script's
+//         top-level code, setup and pixels in the warm context of the previous request.
+//   Cold: a new Script per tile for a new owner each time (fresh context + library + compile +
+//         setup + pixels) — what a first request pays on a warm worker thread.
 //   ColdThread: a new thread, hence a new isolate, per tile — a worker's first request.
 //   Create: context + library + compile + setup() only.
 // Counters: ns_per_px (time per pixel) and px/s.
@@ -93,14 +95,29 @@ void BM_Warm(benchmark::State& state, const char* source) {
   per_pixel_counters(state);
 }
 
+void BM_Request(benchmark::State& state, const char* source) {
+  std::vector<float> out, batch;
+  {
+    Script first(thread_runtime(), source, "bench");
+    run_tile(first, out, batch);
+  }
+  for (auto _ : state) {
+    Script script(thread_runtime(), source, "bench");
+    run_tile(script, out, batch);
+    benchmark::DoNotOptimize(out.data());
+  }
+  per_pixel_counters(state);
+}
+
 void BM_Cold(benchmark::State& state, const char* source) {
   std::vector<float> out, batch;
   {
     Script first(thread_runtime(), source);  // the isolate and the compiled library exist
     first.setup();
   }
+  std::size_t owner = 0;
   for (auto _ : state) {
-    Script script(thread_runtime(), source);
+    Script script(thread_runtime(), source, "owner-" + std::to_string(++owner));
     run_tile(script, out, batch);
     benchmark::DoNotOptimize(out.data());
   }
@@ -124,19 +141,34 @@ void BM_Create(benchmark::State& state, const char* source) {
     Script first(thread_runtime(), source);
     first.setup();
   }
+  std::size_t owner = 0;
   for (auto _ : state) {
-    Script script(thread_runtime(), source);
+    Script script(thread_runtime(), source, "owner-" + std::to_string(++owner));
     benchmark::DoNotOptimize(&script.setup());
+  }
+}
+
+// A trivial request in a warm context: instantiate, setup, one pixel, the release check.
+void BM_Release(benchmark::State& state) {
+  std::vector<float> out(2), in = {0.1f, 0.2f, 1.0f};
+  for (auto _ : state) {
+    Script script(thread_runtime(), kNdvi, "bench-release");
+    SourceBatch src{"", {"B04", "B08", "dataMask"}, 1, in.data()};
+    OutputBatch ob{std::span<float>(out)};
+    script.evaluate(std::span<const SourceBatch>(&src, 1), 1, std::span<OutputBatch>(&ob, 1));
   }
 }
 
 }  // namespace
 
 BENCHMARK_CAPTURE(BM_Warm, ndvi, kNdvi)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Request, ndvi, kNdvi)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Cold, ndvi, kNdvi)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ColdThread, ndvi, kNdvi)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Warm, ndvi_ramp, kNdviRamp)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Request, ndvi_ramp, kNdviRamp)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Cold, ndvi_ramp, kNdviRamp)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Create, ndvi, kNdvi)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Release)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 BENCHMARK_MAIN();

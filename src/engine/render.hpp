@@ -64,6 +64,8 @@ struct RenderRequest {
   std::vector<DataInput> inputs;
   std::string evalscript;
   std::vector<ResponseRequest> responses;  // empty = one PNG "default"
+  // Who asks (the user's id): the evalscript's warm context is only reused for the same owner.
+  std::string owner;
 };
 
 struct RenderedOutput {

@@ -1,7 +1,8 @@
 // Dataspace evalscript V3 library: the globals that evalscripts expect (visualizers, helpers,
 // constants), written from the documented behaviour (Evalscript/Functions.qmd), plus the hidden
 // batch driver that runs evaluatePixel over typed arrays. Compiled once per isolate and run once
-// in each fresh context, before the user's script.
+// in each new context, before the user's script (which may then run in it for several requests
+// of the same owner: see instantiate and release, and README.md "Warm contexts").
 //
 // Every global is a plain, configurable property of the global object (never a lexical or var
 // declaration): a user script may therefore redeclare any of them with function/var/let/const/class
@@ -27,6 +28,11 @@
   const mathMin = Math.min;
   const NativeDate = Date;
   const NativeError = Error;
+  const NativeMap = Map;
+  const mapGet = Map.prototype.get, mapHas = Map.prototype.has, mapSet = Map.prototype.set;
+  const {apply, ownKeys, getOwnPropertyDescriptor: ownDescriptor, deleteProperty, isExtensible, getPrototypeOf,
+    setPrototypeOf} = Reflect;
+  const same = Object.is;
 
   function define(name, value) {
     Object.defineProperty(global, name, {value: value, writable: true, configurable: true, enumerable: false});
@@ -312,7 +318,19 @@
   }
 
   // The override globals (EO Browser's "evalscript overrides"): a number set by the script (var,
-  // let or plain assignment) replaces the visualizer's constructor argument.
+  // let or plain assignment) replaces the visualizer's constructor argument. They are read from
+  // the script's top-level scope through the accessor its first line hands over (script.cpp;
+  // n: 0 gainOverride, 1 offsetOverride, 2 gammaOverride, 3 rangeOverrides), else as globals.
+  let userScope;
+  function override(n) {
+    if (userScope !== undefined) return userScope(n);
+    /* eslint-disable no-undef */
+    return n === 0 ? gainOverride : n === 1 ? offsetOverride : n === 2 ? gammaOverride : rangeOverrides;
+    /* eslint-enable no-undef */
+  }
+  function enterScope(accessor) {
+    userScope = accessor;
+  }
   function overridden(v, fallback) {
     return typeof v === 'number' && v === v ? v : fallback;
   }
@@ -321,7 +339,7 @@
   // rangeOverrides and gamma, then optional highlight compression, clamped to [0, 1].
   function stretch(self, val, i, highlight) {
     let v = self.gain * (val - self.minValue) * self.factor + self.offset;
-    const ranges = rangeOverrides;  // eslint-disable-line no-undef
+    const ranges = override(3);
     if (i !== undefined && isArray(ranges) && isArray(ranges[i])) {
       v = valueInterpolate(v, [ranges[i][0], ranges[i][1]], [0, 1]);
     }
@@ -335,11 +353,9 @@
   function initStretch(self, minValue, maxValue, gain, offset, gamma) {
     self.minValue = minValue === undefined ? 0.0 : minValue;
     self.maxValue = maxValue === undefined ? 1.0 : maxValue;
-    /* eslint-disable no-undef */
-    self.gain = overridden(gainOverride, gain === undefined ? 1.0 : gain);
-    self.offset = overridden(offsetOverride, offset === undefined ? 0.0 : offset);
-    self.gamma = overridden(gammaOverride, gamma === undefined ? 1.0 : gamma);
-    /* eslint-enable no-undef */
+    self.gain = overridden(override(0), gain === undefined ? 1.0 : gain);
+    self.offset = overridden(override(1), offset === undefined ? 0.0 : offset);
+    self.gamma = overridden(override(2), gamma === undefined ? 1.0 : gamma);
     self.factor = 1.0 / (self.maxValue - self.minValue);
     self.highlight = self.maxValue > 0 && self.maxValue < 1;
   }
@@ -592,19 +608,33 @@
     userData: undefined,
   };
 
-  // Hooks are looked up by name after the user's script ran; `typeof` resolves function,
-  // var, let and const declarations alike.
-  function lookupHooks() {
-    /* eslint-disable no-undef */
-    const fn = (f) => (typeof f === 'function' ? f : undefined);
-    hooks.setup = typeof setup === 'undefined' ? undefined : fn(setup);
-    hooks.evaluatePixel = typeof evaluatePixel === 'undefined' ? undefined : fn(evaluatePixel);
-    hooks.preProcessScenes = typeof preProcessScenes === 'undefined' ? undefined : fn(preProcessScenes);
-    hooks.updateOutput = typeof updateOutput === 'undefined' ? undefined : fn(updateOutput);
-    hooks.updateOutputMetadata = typeof updateOutputMetadata === 'undefined' ? undefined : fn(updateOutputMetadata);
-    /* eslint-enable no-undef */
+  // The user's script is a function body (script.cpp appends a return of its hooks, looked up by
+  // name after the top-level code ran). It is called once per request with the global object as
+  // `this`, as top-level code would run: its declarations are fresh for each request.
+  function instantiate(script) {
+    resetState();
+    const found = apply(script, global, [enterScope]);
+    hooks.setup = found[0];
+    hooks.evaluatePixel = found[1];
+    hooks.preProcessScenes = found[2];
+    hooks.updateOutput = found[3];
+    hooks.updateOutputMetadata = found[4];
     return (hooks.setup ? 1 : 0) | (hooks.evaluatePixel ? 2 : 0) | (hooks.preProcessScenes ? 4 : 0) |
       (hooks.updateOutput ? 8 : 0) | (hooks.updateOutputMetadata ? 16 : 0);
+  }
+
+  function resetState() {
+    userScope = undefined;
+    hooks.setup = hooks.evaluatePixel = hooks.preProcessScenes = hooks.updateOutput = undefined;
+    hooks.updateOutputMetadata = undefined;
+    state.scenes = {};
+    state.inputMetadata = {};
+    state.customData = {};
+    state.outputMetadata = {userData: undefined};
+    state.outputs = [];
+    state.fusion = false;
+    state.userDataDone = false;
+    state.userData = undefined;
   }
 
   // JSON for C++: non-finite numbers become the strings "NaN", "Infinity", "-Infinity" (setup's
@@ -781,8 +811,128 @@
     return text === undefined ? 'null' : text;
   }
 
+  // ---- reuse of the context (script.hpp) -----------------------------------------------------
+  // After a request the context is kept for the next request of the same owner and script only
+  // if the request left the global object, every builtin constructor and namespace on it, their
+  // prototypes and the intrinsic prototypes below as they were when the library finished:
+  // globals the script added (sloppy assignments to undeclared names) are removed, any other
+  // change (a replaced, redefined or deleted property, a new property on a builtin or prototype,
+  // a frozen or re-parented object) makes release() answer false and the context is disposed.
+
+  // Descriptors are compared field by field. Object.prototype is compared first, on descriptors
+  // without a prototype; once it is known unchanged, reading a field that another descriptor lacks
+  // (`get` of a data property) cannot run a getter the script defined there.
+  function bareDescriptor(o, key) {
+    const d = ownDescriptor(o, key);
+    if (d !== undefined) setPrototypeOf(d, null);
+    return d;
+  }
+
+  function sameDescriptor(a, b) {
+    return a !== undefined && same(a.value, b.value) && a.get === b.get && a.set === b.set &&
+      a.writable === b.writable && a.enumerable === b.enumerable && a.configurable === b.configurable;
+  }
+
+  function record(o) {
+    const keys = ownKeys(o);
+    const descriptors = new NativeArray(keys.length);
+    for (let i = 0; i < keys.length; i++) descriptors[i] = bareDescriptor(o, keys[i]);
+    return {object: o, keys: keys, descriptors: descriptors, extensible: isExtensible(o), proto: getPrototypeOf(o)};
+  }
+
+  const watched = [];
+  const seen = new Set([global]);  // the global object is compared on its own (release)
+  function watch(v) {
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function') || seen.has(v)) return false;
+    seen.add(v);
+    watched.push(v);
+    return true;
+  }
+  // The intrinsic prototypes first (their descriptors are read in every later comparison).
+  watch(Object.prototype);
+  watch(Function.prototype);
+  watch(Array.prototype);
+  watch(getPrototypeOf(Int8Array));
+  watch(getPrototypeOf(Int8Array).prototype);
+  watch(getPrototypeOf([][Symbol.iterator]()));
+  watch(getPrototypeOf(getPrototypeOf([][Symbol.iterator]())));
+  watch(getPrototypeOf(new Map()[Symbol.iterator]()));
+  watch(getPrototypeOf(new Set()[Symbol.iterator]()));
+  watch(getPrototypeOf(''[Symbol.iterator]()));
+  const globalKeys = ownKeys(global);
+  for (let i = 0; i < globalKeys.length; i++) {
+    const d = ownDescriptor(global, globalKeys[i]);
+    if (!d || !('value' in d)) continue;
+    const v = d.value;
+    if (!watch(v)) continue;
+    watch(getPrototypeOf(v));
+    if (typeof v === 'function') {
+      const p = ownDescriptor(v, 'prototype');
+      if (p && 'value' in p) watch(p.value);
+    } else {
+      // A namespace (Math, JSON, Reflect, Intl, ...): its constructors and their prototypes too.
+      const inner = ownKeys(v);
+      for (let k = 0; k < inner.length; k++) {
+        const e = ownDescriptor(v, inner[k]);
+        if (!e || !('value' in e) || typeof e.value !== 'function') continue;
+        watch(e.value);
+        const p = ownDescriptor(e.value, 'prototype');
+        if (p && 'value' in p) watch(p.value);
+      }
+    }
+  }
+  const baseline = [];
+  let globalBaseline = null;
+
+  // Called once the library has defined its globals (below).
+  function takeBaseline() {
+    for (let i = 0; i < watched.length; i++) baseline.push(record(watched[i]));
+    globalBaseline = new NativeMap();
+    const g = record(global);
+    for (let i = 0; i < g.keys.length; i++) apply(mapSet, globalBaseline, [g.keys[i], g.descriptors[i]]);
+    globalBaseline.extensible = g.extensible;
+    globalBaseline.proto = g.proto;
+  }
+
+  function unchanged(r, bare) {
+    const o = r.object;
+    if (isExtensible(o) !== r.extensible || getPrototypeOf(o) !== r.proto) return false;
+    const keys = r.keys, descriptors = r.descriptors;
+    if (ownKeys(o).length !== keys.length) return false;
+    for (let i = 0; i < keys.length; i++) {
+      if (!sameDescriptor(bare ? bareDescriptor(o, keys[i]) : ownDescriptor(o, keys[i]), descriptors[i])) return false;
+    }
+    return true;
+  }
+
+  // True when the context may serve the next request (see above). Drops this request's state.
+  function release() {
+    resetState();
+    for (let i = 0; i < baseline.length; i++) {
+      if (!unchanged(baseline[i], i === 0)) return false;  // [0] is Object.prototype
+    }
+    if (isExtensible(global) !== globalBaseline.extensible || getPrototypeOf(global) !== globalBaseline.proto) {
+      return false;
+    }
+    const keys = ownKeys(global);
+    let kept = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const before = apply(mapGet, globalBaseline, [key]);
+      if (before === undefined && !apply(mapHas, globalBaseline, [key])) {
+        if (!deleteProperty(global, key)) return false;
+        continue;
+      }
+      if (!sameDescriptor(ownDescriptor(global, key), before)) return false;
+      kept++;
+    }
+    return kept === globalBaseline.size;
+  }
+
+  takeBaseline();
+
   return {
-    ContractError, lookupHooks, runSetup, preProcess, updateOutput: updateOutputHook, setContext, configure, evaluate,
+    ContractError, instantiate, release, runSetup, preProcess, updateOutput: updateOutputHook, setContext, configure, evaluate,
     userData,
   };
 })(globalThis);

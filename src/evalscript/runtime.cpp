@@ -220,6 +220,7 @@ Runtime::Runtime(const Limits& limits) : limits_(limits) {
 }
 
 Runtime::~Runtime() {
+  warm_.clear();
   library_.Reset();
   isolate_->Dispose();
 }
@@ -235,6 +236,33 @@ v8::Local<v8::UnboundScript> Runtime::library() {
     library_.Reset(isolate_, compiled.ToLocalChecked());
   }
   return library_.Get(isolate_);
+}
+
+std::unique_ptr<ScriptContext> Runtime::take_warm(std::string_view key) {
+  for (auto it = warm_.begin(); it != warm_.end(); ++it) {
+    if ((*it)->key == key) {
+      auto found = std::move(*it);
+      warm_.erase(it);
+      return found;
+    }
+  }
+  return nullptr;
+}
+
+void Runtime::keep_warm(std::unique_ptr<ScriptContext> context) {
+  warm_.push_front(std::move(context));
+  bool disposed = false;
+  while (warm_.size() > kWarmContexts) {
+    warm_.pop_back();
+    disposed = true;
+  }
+  if (disposed) isolate_->ContextDisposedNotification();
+}
+
+void Runtime::drop_warm() {
+  if (warm_.empty()) return;
+  warm_.clear();
+  isolate_->ContextDisposedNotification();
 }
 
 std::size_t Runtime::heap_used() {
@@ -317,6 +345,8 @@ v8::Local<v8::Value> Runtime::guarded(v8::Local<v8::Context> context, std::strin
   if (line > 0) throw ScriptError(kind, fmt::format("{}:{}:{}: {}", resource, line, column, text), line, column);
   throw ScriptError(kind, fmt::format("{}: {}", resource, text));
 }
+
+std::size_t warm_contexts(const Runtime& runtime) { return runtime.warm_count(); }
 
 Runtime& thread_runtime(const Limits& limits) {
   thread_local std::unique_ptr<Runtime> runtime;

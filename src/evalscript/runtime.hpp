@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,6 +23,18 @@ namespace ds::evalscript {
 namespace detail {
 class BudgetAllocator;
 }
+
+// A context that ran the helper library and holds one user script compiled as a function body
+// (the script's top-level code runs as a fresh call of `script` per request). Script takes one
+// out of the runtime's warm list or builds one; it gives it back when a request left it clean.
+struct ScriptContext {
+  std::string key;  // owner + NUL + source: a context is reused only for the same owner and script
+  v8::Global<v8::Context> context;
+  v8::Global<v8::Object> driver;
+  v8::Global<v8::Value> contract_class;
+  v8::Global<v8::Function> script;
+  bool versioned = false;  // the source carries //VERSION=3
+};
 
 class Runtime {
  public:
@@ -52,11 +65,20 @@ class Runtime {
   // Measurement hooks for the benchmark and tests.
   std::size_t heap_used();
 
+  // Warm contexts, most recently used first, at most kWarmContexts. take_warm() removes and returns
+  // the one for `key` (or null); keep_warm() puts one back and disposes the oldest beyond the bound.
+  static constexpr std::size_t kWarmContexts = 8;
+  std::unique_ptr<ScriptContext> take_warm(std::string_view key);
+  void keep_warm(std::unique_ptr<ScriptContext> context);
+  void drop_warm();
+  std::size_t warm_count() const { return warm_.size(); }
+
  private:
   Limits limits_;
   std::unique_ptr<detail::BudgetAllocator> allocator_;
   v8::Isolate* isolate_ = nullptr;
   v8::Global<v8::UnboundScript> library_;
+  std::list<std::unique_ptr<ScriptContext>> warm_;
 };
 
 // The resource name of the user's script in messages and stack traces.

@@ -21,6 +21,9 @@ namespace {
 // Bound on JSON that comes back from the script (setup, preProcessScenes, userData).
 constexpr int kMaxJsonBytes = 16 << 20;
 
+// Live heap above which a finished Script triggers a full collection.
+constexpr std::size_t kCollectAbove = std::size_t{32} << 20;
+
 std::string upper(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -295,13 +298,12 @@ enum Hook { kSetup = 1, kEvaluatePixel = 2, kPreProcessScenes = 4, kUpdateOutput
 struct Script::Impl {
   Runtime& runtime;
   v8::Isolate* isolate;
-  v8::Global<v8::Context> context;
-  v8::Global<v8::Object> driver;
-  v8::Global<v8::Value> contract_class;
-  bool versioned = false;  // the source carries //VERSION=3
+  std::unique_ptr<ScriptContext> held;  // this request's context (fresh or warm)
+  bool cacheable = false;               // the context may be kept warm for the next request
   int hooks = 0;
   std::optional<Setup> setup;
   std::optional<ScriptError> dead;  // after a timeout or heap exhaustion the context is not reused
+  bool failed = false;              // a call threw: the context is not kept warm
   bool configured = false;
   bool configured_fusion = false;
   std::optional<nlohmann::json> user_data;
@@ -312,15 +314,19 @@ struct Script::Impl {
   v8::Local<v8::Value> call(v8::Local<v8::Context> ctx, std::string_view what, const char* name,
                             std::vector<v8::Local<v8::Value>> args) {
     if (dead) throw *dead;
-    auto drv = driver.Get(isolate);
+    auto drv = held->driver.Get(isolate);
     auto fn =
         drv->Get(ctx, v8::String::NewFromUtf8(isolate, name).ToLocalChecked()).ToLocalChecked().As<v8::Function>();
     try {
       return runtime.guarded(
           ctx, what, [&] { return fn->Call(ctx, drv, static_cast<int>(args.size()), args.data()); },
-          contract_class.Get(isolate));
+          held->contract_class.Get(isolate));
     } catch (const ScriptError& e) {
+      failed = true;
       if (e.kind == ScriptError::Kind::timeout || e.kind == ScriptError::Kind::memory) dead = e;
+      throw;
+    } catch (...) {
+      failed = true;
       throw;
     }
   }
@@ -336,7 +342,7 @@ struct Script::Impl {
 
   Setup& ensure_setup(v8::Local<v8::Context> ctx) {
     if (setup) return *setup;
-    const char* hint = versioned ? "" : " (only evalscript V3 is supported: start the script with //VERSION=3)";
+    const char* hint = held->versioned ? "" : " (only evalscript V3 is supported: start the script with //VERSION=3)";
     if (!(hooks & kSetup)) contract(fmt::format("the evalscript defines no setup() function{}", hint));
     if (!(hooks & kEvaluatePixel)) contract(fmt::format("the evalscript defines no evaluatePixel() function{}", hint));
     const auto text = call_json(ctx, "setup()", "runSetup", {});
@@ -357,8 +363,8 @@ struct Script::Impl {
 namespace {
 // Enters the isolate and the script's context for one public call.
 struct Enter {
-  explicit Enter(v8::Isolate* isolate, const v8::Global<v8::Context>& context)
-      : isolate_scope(isolate), handles(isolate), ctx(context.Get(isolate)), context_scope(ctx) {}
+  explicit Enter(v8::Isolate* isolate, const std::unique_ptr<ScriptContext>& held)
+      : isolate_scope(isolate), handles(isolate), ctx(held->context.Get(isolate)), context_scope(ctx) {}
   v8::Isolate::Scope isolate_scope;
   v8::HandleScope handles;
   v8::Local<v8::Context> ctx;
@@ -389,63 +395,183 @@ struct ExternalBuffers {
 };
 }  // namespace
 
-Script::Script(Runtime& runtime, std::string_view source) : impl_(std::make_unique<Impl>(runtime)) {
-  auto* isolate = impl_->isolate;
-  v8::Isolate::Scope isolate_scope(isolate);
-  v8::HandleScope handles(isolate);
+namespace {
+
+// Sources larger than this are never kept warm (their key would be as large).
+constexpr std::size_t kMaxWarmSource = 1 << 20;
+
+// The user's source runs as the body of a function (script.hpp), between a first line of ours
+// and a return of the hooks, looked up by name after the top-level code ran (`typeof` resolves
+// function, var, let and const declarations and globals alike). The first line hands the library
+// an accessor for the override names (EO Browser's gainOverride, offsetOverride, gammaOverride,
+// rangeOverrides), which the visualizers read from the script's top-level scope; the script's
+// lines keep their numbers through the origin's line offset.
+constexpr std::string_view kScopeParameter = "__dataspace_scope__";
+constexpr std::string_view kScopeLine =
+    "__dataspace_scope__((n) => n === 0 ? (typeof gainOverride === 'undefined' ? void 0 : gainOverride)"
+    " : n === 1 ? (typeof offsetOverride === 'undefined' ? void 0 : offsetOverride)"
+    " : n === 2 ? (typeof gammaOverride === 'undefined' ? void 0 : gammaOverride)"
+    " : (typeof rangeOverrides === 'undefined' ? void 0 : rangeOverrides));\n";
+constexpr std::string_view kHookLookup =
+    "\n;return [typeof setup === 'function' ? setup : void 0,"
+    " typeof evaluatePixel === 'function' ? evaluatePixel : void 0,"
+    " typeof preProcessScenes === 'function' ? preProcessScenes : void 0,"
+    " typeof updateOutput === 'function' ? updateOutput : void 0,"
+    " typeof updateOutputMetadata === 'function' ? updateOutputMetadata : void 0];";
+
+// Whether the source opens with a "use strict" directive (after comments and other directives):
+// our first line would otherwise take the directive position.
+bool strict_directive(std::string_view s) {
+  std::size_t i = 0;
+  for (;;) {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    if (s.substr(i, 2) == "//") {
+      i = s.find('\n', i);
+      if (i == std::string_view::npos) return false;
+      continue;
+    }
+    if (s.substr(i, 2) == "/*") {
+      i = s.find("*/", i + 2);
+      if (i == std::string_view::npos) return false;
+      i += 2;
+      continue;
+    }
+    if (i >= s.size() || (s[i] != '"' && s[i] != '\'')) return false;
+    const char quote = s[i];
+    const std::size_t end = s.find(quote, i + 1);
+    if (end == std::string_view::npos) return false;
+    const auto literal = s.substr(i + 1, end - i - 1);
+    if (literal.find('\\') != std::string_view::npos) return false;
+    i = end + 1;
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    // A directive ends the statement (";", a line break, the end); anything else makes the string
+    // part of an expression.
+    if (i < s.size() && s[i] != ';' && s[i] != '\n' && s[i] != '\r') return false;
+    if (literal == "use strict") return true;
+    if (i < s.size() && s[i] == ';') ++i;
+  }
+}
+
+// A fresh context: the helper library run in it, the user's source compiled as a function body.
+std::unique_ptr<ScriptContext> build_context(Runtime& runtime, std::string key, std::string_view source) {
+  auto* isolate = runtime.isolate();
+  auto held = std::make_unique<ScriptContext>();
+  held->key = std::move(key);
   auto ctx = v8::Context::New(isolate);
-  impl_->context.Reset(isolate, ctx);
+  held->context.Reset(isolate, ctx);
   v8::Context::Scope context_scope(ctx);
 
   auto library = runtime.library();
   auto driver = runtime.guarded(ctx, "the helper library", [&] { return library->BindToCurrentContext()->Run(ctx); });
-  impl_->driver.Reset(isolate, driver.As<v8::Object>());
-  impl_->contract_class.Reset(
+  held->driver.Reset(isolate, driver.As<v8::Object>());
+  held->contract_class.Reset(
       isolate,
       driver.As<v8::Object>()->Get(ctx, v8::String::NewFromUtf8Literal(isolate, "ContractError")).ToLocalChecked());
 
-  impl_->versioned =
+  held->versioned =
       source.substr(0, std::min<std::size_t>(source.size(), 4096)).find("VERSION=3") != std::string_view::npos;
-  v8::ScriptOrigin origin(isolate, js_string(isolate, kScriptName));
-  auto text = js_string(isolate, source);
-  v8::Local<v8::Script> script;
+  // Syntax errors are those of the source as a classic script (a V1 script's top-level `return`
+  // among them), with its own line and column.
   try {
     runtime.guarded(
         ctx, "compiling",
         [&]() -> v8::MaybeLocal<v8::Value> {
-          if (!v8::Script::Compile(ctx, text, &origin).ToLocal(&script)) return {};
+          v8::ScriptOrigin origin(isolate, js_string(isolate, kScriptName));
+          v8::ScriptCompiler::Source plain(js_string(isolate, source), origin);
+          if (v8::ScriptCompiler::CompileUnboundScript(isolate, &plain).IsEmpty()) return {};
           return v8::MaybeLocal<v8::Value>(v8::Undefined(isolate));
         },
         {}, true);
   } catch (const ScriptError& e) {
-    if (impl_->versioned || e.kind != ScriptError::Kind::syntax) throw;
+    if (held->versioned || e.kind != ScriptError::Kind::syntax) throw;
     throw ScriptError(e.kind,
                       std::string(e.what()) + " (only evalscript V3 is supported: start the script with //VERSION=3)",
                       e.line, e.column);
   }
-  runtime.guarded(ctx, "the script's top-level code", [&] { return script->Run(ctx); });
-  impl_->hooks = impl_->call(ctx, "lookupHooks", "lookupHooks", {})->Int32Value(ctx).FromMaybe(0);
+  std::string body;
+  body.reserve(16 + kScopeLine.size() + source.size() + kHookLookup.size());
+  if (strict_directive(source)) body.append("'use strict';");
+  body.append(kScopeLine).append(source).append(kHookLookup);
+  v8::ScriptOrigin origin(isolate, js_string(isolate, kScriptName), -1, 0);
+  v8::ScriptCompiler::Source wrapped(js_string(isolate, body), origin);
+  v8::Local<v8::String> parameters[] = {js_string(isolate, kScopeParameter)};
+  v8::Local<v8::Function> function;
+  runtime.guarded(
+      ctx, "compiling",
+      [&]() -> v8::MaybeLocal<v8::Value> {
+        if (!v8::ScriptCompiler::CompileFunction(ctx, &wrapped, 1, parameters).ToLocal(&function)) return {};
+        return v8::MaybeLocal<v8::Value>(v8::Undefined(isolate));
+      },
+      {}, true);
+  held->script.Reset(isolate, function);
+  return held;
+}
+
+}  // namespace
+
+Script::Script(Runtime& runtime, std::string_view source, std::string_view owner)
+    : impl_(std::make_unique<Impl>(runtime)) {
+  auto* isolate = impl_->isolate;
+  v8::Isolate::Scope isolate_scope(isolate);
+  v8::HandleScope handles(isolate);
+  impl_->cacheable = source.size() <= kMaxWarmSource;
+  std::string key;
+  if (impl_->cacheable) {
+    key.reserve(owner.size() + 1 + source.size());
+    key.append(owner).push_back('\0');
+    key.append(source);
+    impl_->held = runtime.take_warm(key);
+  }
+  if (!impl_->held) impl_->held = build_context(runtime, std::move(key), source);
+
+  // The script's top-level code, as a fresh call: its declarations are new for this request.
+  auto ctx = impl_->held->context.Get(isolate);
+  v8::Context::Scope context_scope(ctx);
+  impl_->hooks = impl_->call(ctx, "the script's top-level code", "instantiate", {impl_->held->script.Get(isolate)})
+                     ->Int32Value(ctx)
+                     .FromMaybe(0);
 }
 
 Script::~Script() {
-  if (!impl_) return;
+  if (!impl_ || !impl_->held) return;
   auto* isolate = impl_->isolate;
+  auto& runtime = impl_->runtime;
   v8::Isolate::Scope isolate_scope(isolate);
-  impl_->driver.Reset();
-  impl_->contract_class.Reset();
-  impl_->context.Reset();
-  isolate->ContextDisposedNotification();
+  // Kept warm only when every call succeeded and the request left the globals and builtins as the
+  // library made them (the driver removes globals the script added; anything else is refused).
+  bool keep = impl_->cacheable && !impl_->failed && !impl_->dead;
+  if (keep) {
+    v8::HandleScope handles(isolate);
+    auto ctx = impl_->held->context.Get(isolate);
+    v8::Context::Scope context_scope(ctx);
+    try {
+      keep = impl_->call(ctx, "release", "release", {})->IsTrue();
+    } catch (...) {
+      keep = false;
+    }
+  }
+  if (keep) {
+    runtime.keep_warm(std::move(impl_->held));
+  } else {
+    impl_->held.reset();
+    isolate->ContextDisposedNotification();
+  }
   // A script stopped for its memory use leaves a large heap behind: collect it now so that the
   // heap limit returns to its initial value before the next script.
   // The same after a timeout (a script stopped mid-allocation leaves the same garbage) and whenever
-  // the heap is large: otherwise floating garbage can trip the next script's heap guard.
-  v8::HeapStatistics stats;
-  isolate->GetHeapStatistics(&stats);
-  if (impl_->dead || stats.used_heap_size() > (std::size_t{32} << 20)) isolate->LowMemoryNotification();
+  // the heap is large: otherwise floating garbage can trip the next script's heap guard. Warm
+  // contexts are given up when the heap stays large after that.
+  if (impl_->dead || runtime.heap_used() > kCollectAbove) {
+    isolate->LowMemoryNotification();
+    if (runtime.heap_used() > kCollectAbove) {
+      runtime.drop_warm();
+      isolate->LowMemoryNotification();
+    }
+  }
 }
 
 const Setup& Script::setup() {
-  Enter e(impl_->isolate, impl_->context);
+  Enter e(impl_->isolate, impl_->held);
   return impl_->ensure_setup(e.ctx);
 }
 
@@ -454,7 +580,7 @@ bool Script::has_update_output() const { return impl_->hooks & kUpdateOutput; }
 bool Script::has_update_output_metadata() const { return impl_->hooks & kUpdateOutputMetadata; }
 
 nlohmann::json Script::preprocess_scenes(const nlohmann::json& collections) {
-  Enter e(impl_->isolate, impl_->context);
+  Enter e(impl_->isolate, impl_->held);
   if (!has_preprocess_scenes()) return collections;
   auto text =
       impl_->call_json(e.ctx, "preProcessScenes()", "preProcess", {js_string(impl_->isolate, collections.dump())});
@@ -462,7 +588,7 @@ nlohmann::json Script::preprocess_scenes(const nlohmann::json& collections) {
 }
 
 void Script::update_output(const nlohmann::json& collection) {
-  Enter e(impl_->isolate, impl_->context);
+  Enter e(impl_->isolate, impl_->held);
   Setup& setup = impl_->ensure_setup(e.ctx);
   if (!has_update_output()) return;
   nlohmann::json outs = nlohmann::json::array();
@@ -488,13 +614,13 @@ void Script::update_output(const nlohmann::json& collection) {
 }
 
 void Script::set_context(const nlohmann::json& scenes, const nlohmann::json& input_metadata) {
-  Enter e(impl_->isolate, impl_->context);
+  Enter e(impl_->isolate, impl_->held);
   impl_->call(e.ctx, "set_context", "setContext",
               {js_string(impl_->isolate, scenes.dump()), js_string(impl_->isolate, input_metadata.dump())});
 }
 
 void Script::evaluate(std::span<const SourceBatch> sources, std::size_t pixel_count, std::span<OutputBatch> outputs) {
-  Enter e(impl_->isolate, impl_->context);
+  Enter e(impl_->isolate, impl_->held);
   auto* isolate = impl_->isolate;
   const Setup& setup = impl_->ensure_setup(e.ctx);
   if (sources.empty()) throw std::invalid_argument("Script::evaluate needs at least one source");
@@ -552,7 +678,7 @@ void Script::evaluate(std::span<const SourceBatch> sources, std::size_t pixel_co
 
 nlohmann::json Script::user_data() {
   if (impl_->user_data) return *impl_->user_data;
-  Enter e(impl_->isolate, impl_->context);
+  Enter e(impl_->isolate, impl_->held);
   auto text = impl_->call_json(e.ctx, "updateOutputMetadata()", "userData", {});
   impl_->user_data = nlohmann::json::parse(text);
   return *impl_->user_data;

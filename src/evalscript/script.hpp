@@ -1,7 +1,7 @@
 #pragma once
 // Evalscript V3 runtime on V8 (libnode 10.2). One isolate per thread (never shared, no Locker),
-// a fresh context per Script. Pixels go to JavaScript in batches over engine memory; a small JS
-// driver builds a fresh sample object per pixel and calls evaluatePixel.
+// a fresh instance of the script per Script (see Script). Pixels go to JavaScript in batches over engine memory; a
+// small JS driver builds a fresh sample object per pixel and calls evaluatePixel.
 //
 // This module knows nothing of HTTP, the catalogue or GDAL: the engine hands it float arrays and
 // scene metadata (JSON) and gets float arrays back.
@@ -105,12 +105,24 @@ struct OutputBatch {
 class Runtime;
 Runtime& thread_runtime(const Limits& limits = {});
 
-// One evalscript for one request, in a fresh context of the thread's isolate. Not thread-safe;
-// must be used and destroyed on the thread that created it.
+// How many warm contexts (see Script) the runtime holds; for tests and benchmarks.
+std::size_t warm_contexts(const Runtime& runtime);
+
+// One evalscript for one request. Not thread-safe; must be used and destroyed on the thread that
+// created it.
+//
+// The script's top-level code runs afresh for every Script: the source is compiled as a function
+// body and each Script calls it once, so its declarations and state are new per request. The
+// context around it (globals, the helper library, V8's compiled and optimised code) is reused
+// for the same `owner` and the same source when the previous request succeeded and left the
+// globals and builtins as the library made them (globals it added are removed; any other change
+// and the context is disposed). A request therefore never sees another owner's or another
+// script's context, and a warm one skips V8's optimising compile of evaluatePixel.
 class Script {
  public:
-  // Compiles the source (throws ScriptError kind syntax with line/column).
-  Script(Runtime& runtime, std::string_view source);
+  // Compiles the source (throws ScriptError kind syntax with line/column) and runs its top-level
+  // code. `owner` scopes context reuse (the user's id).
+  Script(Runtime& runtime, std::string_view source, std::string_view owner = {});
   ~Script();
   Script(const Script&) = delete;
   Script& operator=(const Script&) = delete;

@@ -509,6 +509,118 @@ function evaluatePixel() {}
   expect_error(ScriptError::Kind::runtime, "evalscript.js:2:20: no setup today", [&] { thrower.setup(); });
 }
 
+// ---- reuse of contexts ----------------------------------------------------------------------------
+
+// Runs a one-pixel request of `source` for `owner` on the thread's runtime; returns its userData.
+json request(const std::string& source, const std::string& owner = "alice") {
+  Script s(thread_runtime(), source, owner);
+  run_simple(s, {"B04"}, {1}, 1);
+  return s.user_data();
+}
+
+const std::string kCounting = R"(//VERSION=3
+let calls = 0;
+var total = (typeof total === 'number' ? total : 0) + 1;
+function setup() { return {input: ["B04"], output: {bands: 1}}; }
+function evaluatePixel(s) {
+  calls++;
+  leaked = (typeof leaked === 'number' ? leaked : 0) + 1;  // an undeclared name: a global
+  return [s.B04];
+}
+function updateOutputMetadata(scenes, inputMetadata, outputMetadata) {
+  outputMetadata.userData = {calls: calls, total: total, leaked: leaked};
+}
+)";
+
+TEST(EvalscriptReuse, EachRequestRunsTheScriptAfreshInAWarmContext) {
+  on_thread({}, [](Runtime& rt) {
+    EXPECT_EQ(warm_contexts(rt), 0u);
+    for (int round = 0; round < 3; ++round) {
+      // Top-level declarations are new per request, and the global the script created by
+      // assignment is gone before the next one: each request sees what a fresh context shows.
+      EXPECT_EQ(request(kCounting), json::parse(R"({"calls": 1, "total": 1, "leaked": 1})")) << round;
+      EXPECT_EQ(warm_contexts(rt), 1u);
+    }
+    // Another owner, or another script, never gets that context.
+    EXPECT_EQ(request(kCounting, "bob"), json::parse(R"({"calls": 1, "total": 1, "leaked": 1})"));
+    EXPECT_EQ(warm_contexts(rt), 2u);
+    request(kCounting + "\n// another script\n");
+    EXPECT_EQ(warm_contexts(rt), 3u);
+    return true;
+  });
+}
+
+TEST(EvalscriptReuse, AChangedBuiltinOrAFailedRequestDisposesTheContext) {
+  on_thread({}, [](Runtime& rt) {
+    const std::string patching = R"(//VERSION=3
+if (Array.prototype.seen) throw new Error("state of an earlier request");
+Array.prototype.seen = true;
+function setup() { return {input: ["B04"], output: {bands: 1}}; }
+function evaluatePixel(s) { return [s.B04]; }
+)";
+    for (int round = 0; round < 2; ++round) {
+      request(patching);
+      EXPECT_EQ(warm_contexts(rt), 0u);
+    }
+    const std::string replacing = R"(//VERSION=3
+Math.max = function () { return 42; };
+function setup() { return {input: ["B04"], output: {bands: 1}}; }
+function evaluatePixel(s) { return [Math.max(s.B04, 0)]; }
+)";
+    request(replacing);
+    EXPECT_EQ(warm_contexts(rt), 0u);
+    const std::string freezing = R"(//VERSION=3
+Object.freeze(JSON);
+function setup() { return {input: ["B04"], output: {bands: 1}}; }
+function evaluatePixel(s) { return [s.B04]; }
+)";
+    request(freezing);
+    EXPECT_EQ(warm_contexts(rt), 0u);
+    // A library global replaced by assignment (not by a declaration of the script's own).
+    request(
+        "//VERSION=3\nindex = null;\nfunction setup() { return {input: ['B04'], output: {bands: 1}}; }\n"
+        "function evaluatePixel(s) { return [s.B04]; }\n");
+    EXPECT_EQ(warm_contexts(rt), 0u);
+    // A script that failed.
+    const std::string failing = R"(//VERSION=3
+function setup() { return {input: ["B04"], output: {bands: 1}}; }
+function evaluatePixel(s) { return null.x; }
+)";
+    EXPECT_EQ(error_kind([&] { request(failing); }), ScriptError::Kind::runtime);
+    EXPECT_EQ(warm_contexts(rt), 0u);
+    // Declarations that shadow library globals are the script's own and change nothing.
+    request(
+        "//VERSION=3\nfunction index() { return 1; }\nconst Math = 3;\n"
+        "function setup() { return {input: ['B04'], output: {bands: 1}}; }\n"
+        "function evaluatePixel(s) { return [index() + Math]; }\n");
+    EXPECT_EQ(warm_contexts(rt), 1u);
+    return true;
+  });
+}
+
+TEST(EvalscriptReuse, StrictScriptsStayStrictAndOverridesComeFromTheScriptsScope) {
+  // "use strict" after comments keeps its meaning: an undeclared assignment is an error.
+  expect_error(ScriptError::Kind::runtime, "evalscript.js:3:12: ReferenceError: undeclared is not defined",
+               [] { Script s(thread_runtime(), "//VERSION=3\n/* strict */ 'use strict';\nundeclared = 1;\n"); });
+  // Not a directive: an expression statement that starts with a string.
+  Script sloppy(thread_runtime(),
+                "//VERSION=3\n'use strict'.length;\nundeclared = 1;\n"
+                "function setup() { return {input: ['B04'], output: {bands: 1}}; }\n"
+                "function evaluatePixel(s) { return [undeclared]; }\n");
+  EXPECT_EQ(run_simple(sloppy, {"B04"}, {5}, 1), std::vector<float>{1});
+  // The overrides are read from the script's own declarations, also in a warm context.
+  const std::string overriding = R"(//VERSION=3
+let gainOverride = 2;
+const viz = new HighlightCompressVisualizer(0, 1);
+function setup() { return {input: ["B04"], output: {bands: 1, sampleType: "FLOAT32"}}; }
+function evaluatePixel(s) { return [viz.process(s.B04)]; }
+)";
+  for (int round = 0; round < 2; ++round) {
+    Script s(thread_runtime(), overriding, "carol");
+    EXPECT_EQ(run_simple(s, {"B04"}, {0.25f}, 1), std::vector<float>{0.5f}) << round;
+  }
+}
+
 // ---- limits ----------------------------------------------------------------------------------------
 
 TEST(EvalscriptLimits, InfiniteLoopTimesOutAndTheIsolateIsReusable) {

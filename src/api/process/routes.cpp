@@ -367,6 +367,7 @@ http::Response process(http::Request& req, const Services& s) {
     const auto d = s.quotas->check_pu(subject, 0.005);
     if (!d.allowed) throw auth::quota_error(req, d);
   }
+  rr.owner = subject.key;
   engine::RenderContext ctx{*s.catalog, *s.objects};
   ctx.script_timeout = s.config.process.script_timeout;
   ctx.script_heap_bytes = s.config.process.script_heap;
