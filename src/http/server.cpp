@@ -144,6 +144,19 @@ struct Server::Impl {
 
   std::mutex conns_mutex;
   std::list<std::shared_ptr<Connection>> conns;
+  // One per context, see heartbeat().
+  std::vector<std::unique_ptr<net::steady_timer>> heartbeats;
+
+  // Asio re-arms its timer descriptor (a system call) whenever a new timer becomes the earliest
+  // of its thread, which a connection's timeout would be on nearly every request of a keep-alive
+  // connection. A timer due within a second, re-armed every second, stays earlier than any
+  // connection's (their timeouts are longer by default), so those cost no system call.
+  void heartbeat(net::steady_timer& timer) {
+    timer.expires_after(std::chrono::seconds(1));
+    timer.async_wait([this, &timer](const beast::error_code& ec) {
+      if (!ec && !stopping) heartbeat(timer);
+    });
+  }
 
   awaitable<void> accept_loop();
   awaitable<void> session(std::shared_ptr<Connection> conn);
@@ -187,6 +200,10 @@ void Server::run() {
     im.begin_shutdown();
   });
   net::co_spawn(im.ioc, im.accept_loop(), net::detached);
+  for (auto& context : im.contexts) {
+    im.heartbeats.push_back(std::make_unique<net::steady_timer>(*context));
+    im.heartbeat(*im.heartbeats.back());
+  }
   for (unsigned i = 1; i < im.threads; ++i) im.guards.push_back(net::make_work_guard(*im.contexts[i]));
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < im.threads; ++i) pool.emplace_back([&im, i] { im.contexts[i]->run(); });
@@ -260,6 +277,8 @@ awaitable<void> Server::Impl::accept_loop() {
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    // Asynchronous operations do not depend on it; write_message's first attempt must not block.
+    socket.non_blocking(true, ignored);
     auto conn = std::make_shared<Connection>(std::move(socket));
     {
       std::lock_guard lock(conns_mutex);
@@ -326,6 +345,22 @@ void Server::Impl::log_request(const Request& req, int status, std::uint64_t byt
   write_access_log(line);
 }
 
+namespace {
+
+// Writes what `sr` holds: first straight to the socket (non-blocking, see accept_loop), which takes
+// a small answer whole without a round through the event loop or a timer; what the socket does
+// not take then goes asynchronously, under the stream's write timeout.
+template <class Serializer>
+awaitable<void> write_message(beast::tcp_stream& stream, Serializer& sr, beast::error_code& ec) {
+  bhttp::write(stream.socket(), sr, ec);
+  if (ec == net::error::would_block || ec == net::error::try_again) {
+    ec = {};
+    co_await bhttp::async_write(stream, sr, redirect_error(use_awaitable, ec));
+  }
+}
+
+}  // namespace
+
 awaitable<bool> Server::Impl::write_response(Connection& conn, Request& req, Response& res, std::uint64_t& bytes_out) {
   const bool keep_alive = req.keep_alive && !stopping;
   const bool head = req.method == Method::head;
@@ -352,7 +387,7 @@ awaitable<bool> Server::Impl::write_response(Connection& conn, Request& req, Res
     if (head) {
       co_await bhttp::async_write_header(conn.stream, sr, redirect_error(use_awaitable, ec));
     } else {
-      co_await bhttp::async_write(conn.stream, sr, redirect_error(use_awaitable, ec));
+      co_await write_message(conn.stream, sr, ec);
       bytes_out = msg.body().size();
     }
     co_return !ec && keep_alive;
@@ -388,7 +423,8 @@ awaitable<bool> Server::Impl::write_response(Connection& conn, Request& req, Res
       whole.body().size = n;
       whole.body().more = false;
       beast::error_code ec;
-      co_await bhttp::async_write(conn.stream, whole, redirect_error(use_awaitable, ec));
+      bhttp::serializer<false, bhttp::buffer_body> wsr(whole);
+      co_await write_message(conn.stream, wsr, ec);
       if (ec) co_return false;
       bytes_out = n;
       co_return keep_alive;
@@ -495,7 +531,18 @@ awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn) {
     parser.body_limit(largest_body);
     conn->stream.expires_after(config.http.header_timeout);
     beast::error_code hec;
-    co_await bhttp::async_read_header(conn->stream, buffer, parser, redirect_error(use_awaitable, hec));
+    // Most heads arrive whole in the first read: parse them from the buffer, without a round
+    // through the event loop; read more only when the parser needs it.
+    bool parsed = false;
+    if (buffer.size() > 0) {
+      buffer.consume(parser.put(buffer.data(), hec));
+      if (hec == bhttp::error::need_more) {
+        hec = {};
+      } else {
+        parsed = hec || parser.is_header_done();
+      }
+    }
+    if (!parsed) co_await bhttp::async_read_header(conn->stream, buffer, parser, redirect_error(use_awaitable, hec));
 
     Request req;
     req.ctx.remote_addr = remote;

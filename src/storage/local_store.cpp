@@ -73,24 +73,62 @@ ObjectInfo info_of(const std::string& key, const struct stat& st) {
 
 using Fd = UniqueFd;
 
+// Reads a range of a file through a descriptor it may share with other readers (pread only).
 class FileReader final : public ObjectReader {
  public:
-  FileReader(int fd, std::uint64_t offset, std::uint64_t length)
-      : fd_(fd), pos_(offset), remaining_(length), size_(length) {}
+  FileReader(std::shared_ptr<const Fd> fd, std::uint64_t offset, std::uint64_t length)
+      : fd_(std::move(fd)), pos_(offset), remaining_(length), size_(length) {}
   std::uint64_t size() const override { return size_; }
   std::size_t read(char* out, std::size_t capacity) override {
     if (remaining_ == 0) return 0;
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(capacity, remaining_));
-    const std::size_t n = pread_some(fd_.get(), out, want, pos_);
+    const std::size_t n = pread_some(fd_->get(), out, want, pos_);
     pos_ += n;
     remaining_ -= n;
     return n;
   }
 
  private:
-  Fd fd_;
+  std::shared_ptr<const Fd> fd_;
   std::uint64_t pos_, remaining_, size_;
 };
+
+// The reader of [offset, offset + length) of a file of `size` bytes.
+std::unique_ptr<ObjectReader> range_reader(std::shared_ptr<const Fd> fd, const std::string& key, std::uint64_t size,
+                                           std::uint64_t offset, std::optional<std::uint64_t> length) {
+  if (offset > size || (offset == size && size > 0 && length.value_or(1) > 0)) {
+    throw Error(ErrorCode::range_not_satisfiable,
+                fmt::format("offset {} is beyond the {} bytes of {}", offset, size, key));
+  }
+  const std::uint64_t n = std::min(length.value_or(size - offset), size - offset);
+  return std::make_unique<FileReader>(std::move(fd), offset, n);
+}
+
+class OpenedFile final : public OpenedObject {
+ public:
+  OpenedFile(std::shared_ptr<const Fd> fd, ObjectInfo info) : fd_(std::move(fd)), info_(std::move(info)) {}
+  const ObjectInfo& info() const override { return info_; }
+  std::unique_ptr<ObjectReader> read(std::uint64_t offset, std::optional<std::uint64_t> length) const override {
+    return range_reader(fd_, info_.key, info_.size, offset, length);
+  }
+
+ private:
+  std::shared_ptr<const Fd> fd_;
+  ObjectInfo info_;
+};
+
+// Opens a regular file for reading: the descriptor and its stat, or nullopt when there is none.
+std::optional<std::pair<std::shared_ptr<const Fd>, struct stat>> open_file(const fs::path& path) {
+  int raw;
+  do {
+    raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (raw < 0 && errno == EINTR);
+  if (raw < 0) return std::nullopt;
+  auto fd = std::make_shared<const Fd>(raw);
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return std::pair{std::move(fd), st};
+}
 
 class FileWriter final : public ObjectWriter {
  public:
@@ -202,26 +240,17 @@ class LocalStore final : public ObjectStore {
     return info_of(key, st);
   }
 
+  std::shared_ptr<const OpenedObject> open(const std::string& bucket, const std::string& key) const override {
+    auto file = open_file(object_path(bucket, key));
+    if (!file) return nullptr;
+    return std::make_shared<OpenedFile>(std::move(file->first), info_of(key, file->second));
+  }
+
   std::unique_ptr<ObjectReader> get(const std::string& bucket, const std::string& key, std::uint64_t offset,
                                     std::optional<std::uint64_t> length) const override {
-    const auto path = object_path(bucket, key);
-    int raw;
-    do {
-      raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    } while (raw < 0 && errno == EINTR);
-    if (raw < 0) throw Error(ErrorCode::not_found, "no object " + key + " in bucket " + bucket, "key");
-    Fd fd(raw);
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      throw Error(ErrorCode::not_found, "no object " + key + " in bucket " + bucket, "key");
-    }
-    const auto size = static_cast<std::uint64_t>(st.st_size);
-    if (offset > size || (offset == size && size > 0 && length.value_or(1) > 0)) {
-      throw Error(ErrorCode::range_not_satisfiable,
-                  fmt::format("offset {} is beyond the {} bytes of {}", offset, size, key));
-    }
-    const std::uint64_t n = std::min(length.value_or(size - offset), size - offset);
-    return std::make_unique<FileReader>(fd.release(), offset, n);
+    auto file = open_file(object_path(bucket, key));
+    if (!file) throw Error(ErrorCode::not_found, "no object " + key + " in bucket " + bucket, "key");
+    return range_reader(std::move(file->first), key, static_cast<std::uint64_t>(file->second.st_size), offset, length);
   }
 
   ListResult list(const std::string& bucket, const ListRequest& req) const override {

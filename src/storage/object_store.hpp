@@ -58,6 +58,18 @@ class ObjectWriter {
   virtual ObjectInfo commit() = 0;
 };
 
+// One version of an object, opened once: what head() tells and readers of its ranges, all of
+// that very version (replacing the key meanwhile changes neither). Cheaper than head() + get():
+// one lookup of the key.
+class OpenedObject {
+ public:
+  virtual ~OpenedObject() = default;
+  virtual const ObjectInfo& info() const = 0;
+  // `length` bytes from `offset` (all the rest when nullopt). Throws
+  // ds::Error(range_not_satisfiable) when offset is beyond the end.
+  virtual std::unique_ptr<ObjectReader> read(std::uint64_t offset, std::optional<std::uint64_t> length) const = 0;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -68,6 +80,8 @@ class ObjectStore {
   virtual void create_bucket(const std::string& bucket) = 0;
 
   virtual std::optional<ObjectInfo> head(const std::string& bucket, const std::string& key) const = 0;
+  // The object opened for reading, or nullptr when it does not exist.
+  virtual std::shared_ptr<const OpenedObject> open(const std::string& bucket, const std::string& key) const = 0;
   // Reads `length` bytes from `offset` (all the rest when length is nullopt). Throws
   // ds::Error(not_found) when the object does not exist, (range_not_satisfiable) when offset is
   // beyond its end.

@@ -184,23 +184,19 @@ class ObjectStream final : public http::BodyStream {
 
 class ObjectSource final : public http::RangedSource {
  public:
-  ObjectSource(const storage::ObjectStore& store, std::string bucket, std::string key, std::uint64_t size)
-      : store_(store), bucket_(std::move(bucket)), key_(std::move(key)), size_(size) {}
-  std::uint64_t size() const override { return size_; }
+  explicit ObjectSource(std::shared_ptr<const storage::OpenedObject> object) : object_(std::move(object)) {}
+  std::uint64_t size() const override { return object_->info().size; }
   std::unique_ptr<http::BodyStream> open(std::uint64_t offset, std::uint64_t length) const override {
-    return std::make_unique<ObjectStream>(store_.get(bucket_, key_, offset, length), length);
+    return std::make_unique<ObjectStream>(object_->read(offset, length), length);
   }
 
  private:
-  const storage::ObjectStore& store_;
-  std::string bucket_, key_;
-  std::uint64_t size_;
+  std::shared_ptr<const storage::OpenedObject> object_;
 };
 }  // namespace
 
-std::shared_ptr<http::RangedSource> object_source(const storage::ObjectStore& store, std::string bucket,
-                                                  std::string key, std::uint64_t size) {
-  return std::make_shared<ObjectSource>(store, std::move(bucket), std::move(key), size);
+std::shared_ptr<http::RangedSource> object_source(std::shared_ptr<const storage::OpenedObject> object) {
+  return std::make_shared<ObjectSource>(std::move(object));
 }
 
 nlohmann::json attribute_json(const catalog::AttributeValue& v) {

@@ -49,9 +49,8 @@ std::string format_micros(catalog::Time t);
 // 2024-06-04T12:18:40Z, or with milliseconds when there are any (STAC, resto).
 std::string format_rfc3339(catalog::Time t);
 
-// An object of the store as a ranged HTTP body source (reads only the requested bytes).
-std::shared_ptr<http::RangedSource> object_source(const storage::ObjectStore& store, std::string bucket,
-                                                  std::string key, std::uint64_t size);
+// An opened object of the store as a ranged HTTP body source (reads only the requested bytes).
+std::shared_ptr<http::RangedSource> object_source(std::shared_ptr<const storage::OpenedObject> object);
 
 // An attribute value as plain JSON (times as RFC 3339).
 nlohmann::json attribute_json(const catalog::AttributeValue& v);

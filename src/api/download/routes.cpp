@@ -425,11 +425,11 @@ class DownloadApi {
     rep.last_modified = p.modification;
     std::shared_ptr<const http::RangedSource> source;
     if (packed(p)) {
-      const auto info = s_.objects->head(p.bucket, p.key);
-      if (!info) throw zip_error(ErrorCode::not_found, "DAT-ZIP-404", "The files of " + p.name + " are missing");
-      rep.etag = info->etag;
-      rep.last_modified = info->modified;
-      source = common::object_source(*s_.objects, p.bucket, p.key, info->size);
+      auto object = s_.objects->open(p.bucket, p.key);
+      if (!object) throw zip_error(ErrorCode::not_found, "DAT-ZIP-404", "The files of " + p.name + " are missing");
+      rep.etag = object->info().etag;
+      rep.last_modified = object->info().modified;
+      source = common::object_source(std::move(object));
     } else {
       const auto objects = product_objects(p);
       if (objects.empty())
@@ -587,8 +587,8 @@ class DownloadApi {
     require_online(req, p);
     if (packed(p)) throw zip_error(ErrorCode::not_found, "DAT-ZIP-404", "No node " + rel + " in " + p.name);
     const std::string key = p.key + "/" + rel;
-    const auto info = s_.objects->head(p.bucket, key);
-    if (!info) {
+    auto object = s_.objects->open(p.bucket, key);
+    if (!object) {
       if (children_count(p, key + "/") > 0)
         throw zip_error(ErrorCode::bad_request, "DAT-ZIP-104",
                         "Node " + rel + " is a folder: list it with /Nodes, or download the product's $value");
@@ -599,9 +599,9 @@ class DownloadApi {
     for (const auto& a : p.assets) {
       if (a.path == rel && !a.media_type.empty()) rep.content_type = a.media_type;
     }
-    rep.etag = info->etag;
-    rep.last_modified = info->modified;
-    auto res = http::ranged_response(req, common::object_source(*s_.objects, p.bucket, key, info->size), rep);
+    rep.etag = object->info().etag;
+    rep.last_modified = object->info().modified;
+    auto res = http::ranged_response(req, common::object_source(std::move(object)), rep);
     const std::string file = rel.substr(rel.rfind('/') == std::string::npos ? 0 : rel.rfind('/') + 1);
     res.headers.set("Content-Disposition", "attachment; filename=\"" + file + "\"");
     return meter(req, std::move(res), p, rel);

@@ -455,13 +455,13 @@ class ODataApi {
       bucket = ql->path.substr(1, slash - 1);
       key = ql->path.substr(slash + 1);
     }
-    const auto info = s_.objects->head(bucket, key);
-    if (!info) throw Error(ErrorCode::not_found, "the quicklook of " + p->name + " is missing from the store", "Id");
+    auto object = s_.objects->open(bucket, key);
+    if (!object) throw Error(ErrorCode::not_found, "the quicklook of " + p->name + " is missing from the store", "Id");
     http::Representation rep;
     rep.content_type = ql->media_type.empty() ? "application/octet-stream" : ql->media_type;
-    rep.etag = info->etag;
-    rep.last_modified = info->modified;
-    auto res = http::ranged_response(req, common::object_source(*s_.objects, bucket, key, info->size), rep);
+    rep.etag = object->info().etag;
+    rep.last_modified = object->info().modified;
+    auto res = http::ranged_response(req, common::object_source(std::move(object)), rep);
     res.headers.set("Cache-Control", "public, max-age=86400");
     return res;
   }

@@ -1141,8 +1141,9 @@ Response S3Service::get_object(const Request& req, const std::string& bucket, co
                                const Caller& c) const {
   check_bucket(bucket, c, false);
   check_key(key);
-  const auto info = store_.head(bucket, key);
-  if (!info) fail("NoSuchKey", "The specified key does not exist.");
+  auto object = store_.open(bucket, key);
+  if (!object) fail("NoSuchKey", "The specified key does not exist.");
+  const storage::ObjectInfo* info = &object->info();
   const auto meta = object_meta(bucket, *info);
   if (auto im = req.header("If-Match"); im && !http::etag_matches(*im, meta.etag, false)) {
     fail("PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
@@ -1156,7 +1157,7 @@ Response S3Service::get_object(const Request& req, const std::string& bucket, co
   rep.content_type = meta.content_type;
   rep.etag = meta.etag;
   rep.last_modified = info->modified;
-  Response res = http::ranged_response(req, common::object_source(store_, bucket, key, info->size), rep);
+  Response res = http::ranged_response(req, common::object_source(object), rep);
   if (res.status == 416) {
     Error e = s3_error("InvalidRange", "The requested range is not satisfiable");
     e.with_header("Content-Range", "bytes */" + std::to_string(info->size));
