@@ -4,6 +4,8 @@
 #include <cmath>
 #include <ctime>
 
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "auth/store.hpp"
@@ -152,9 +154,16 @@ const QuotaProfile& QuotaService::profile(Typology t) const { return profiles_.a
 
 std::string QuotaService::period_of(std::chrono::system_clock::time_point t) {
   const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  // Asked on every request: the last answer is kept per thread for the minute it was made in.
+  thread_local std::time_t cached_minute = std::numeric_limits<std::time_t>::min();
+  thread_local std::string cached;
+  const std::time_t minute = tt >= 0 ? tt / 60 : (tt - 59) / 60;
+  if (minute == cached_minute) return cached;
   std::tm tm{};
   gmtime_r(&tt, &tm);
-  return fmt::format("{:04}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1);
+  cached = fmt::format("{:04}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1);
+  cached_minute = minute;
+  return cached;
 }
 
 double QuotaService::seconds_to_next_period(std::chrono::system_clock::time_point t) {

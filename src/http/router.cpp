@@ -131,6 +131,28 @@ void Router::add(Method method, std::string_view tmpl, Handler handler, ErrorFor
     if (a->specificity != b->specificity) return a->specificity > b->specificity;
     return a->order < b->order;
   });
+  index_first_segments();
+}
+
+const std::string* Router::plain_literal(const std::vector<Segment>& segments) {
+  if (segments.empty() || segments.front().parts.size() != 1) return nullptr;
+  const auto& part = segments.front().parts.front();
+  return part.kind == Part::Kind::literal ? &part.text : nullptr;
+}
+
+void Router::index_first_segments() {
+  by_first_.clear();
+  generic_.clear();
+  for (const auto& r : routes_) {
+    if (const std::string* first = plain_literal(r->segments)) by_first_.try_emplace(*first);
+  }
+  for (const auto& r : routes_) {
+    const std::string* first = plain_literal(r->segments);
+    if (!first) generic_.push_back(r.get());
+    for (auto& [literal, list] : by_first_) {
+      if (!first || *first == literal) list.push_back(r.get());
+    }
+  }
 }
 
 void Router::set_prefix_error_format(std::string prefix, ErrorFormat format) {
@@ -244,7 +266,8 @@ const Handler& Router::resolve(Request& req) const {
   const Route* get_match = nullptr;
   std::map<std::string, std::string, std::less<>> get_params;
   ErrorFormat matched_format = error_format_for(path);
-  for (const auto& r : routes_) {
+  const auto candidates = segments.empty() ? by_first_.end() : by_first_.find(std::string(segments.front()));
+  for (const Route* r : candidates == by_first_.end() ? generic_ : candidates->second) {
     std::map<std::string, std::string, std::less<>> params;
     if (!match_route(*r, segments, params)) continue;
     if (r->method == wanted) {
@@ -253,7 +276,7 @@ const Handler& Router::resolve(Request& req) const {
     }
     if (allowed.empty()) matched_format = r->error_format;
     if (r->method == Method::get && !get_match) {
-      get_match = r.get();
+      get_match = r;
       get_params = std::move(params);
     }
     allowed.emplace_back(method_name(r->method));

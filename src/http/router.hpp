@@ -118,6 +118,13 @@ class Router {
   Metrics& metrics_;
   std::vector<std::unique_ptr<Route>> routes_;                          // sorted by specificity
   std::unordered_map<std::string, std::vector<const Route*>> literal_;  // all-literal templates by path
+  // The routes a path can match, in routes_ order, by the path's first segment: those whose first
+  // segment is that literal, and those whose first segment is not a plain literal (generic_).
+  std::unordered_map<std::string, std::vector<const Route*>> by_first_;
+  std::vector<const Route*> generic_;
+  void index_first_segments();
+  // The text of a first segment that is one literal (e.g. "odata"), or nullptr.
+  static const std::string* plain_literal(const std::vector<Segment>& segments);
   std::vector<std::pair<std::string, ErrorFormat>> prefix_formats_;
   std::vector<StreamedBodies> streamed_;
   ErrorRenderers renderers_;

@@ -118,7 +118,7 @@ class OpenedFile final : public OpenedObject {
 };
 
 // Opens a regular file for reading: the descriptor and its stat, or nullopt when there is none.
-std::optional<std::pair<std::shared_ptr<const Fd>, struct stat>> open_file(const fs::path& path) {
+std::optional<std::pair<std::shared_ptr<const Fd>, struct stat>> open_file(const std::string& path) {
   int raw;
   do {
     raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -234,21 +234,21 @@ class LocalStore final : public ObjectStore {
   }
 
   std::optional<ObjectInfo> head(const std::string& bucket, const std::string& key) const override {
-    const auto path = object_path(bucket, key);
+    const auto path = object_file(bucket, key);
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
     return info_of(key, st);
   }
 
   std::shared_ptr<const OpenedObject> open(const std::string& bucket, const std::string& key) const override {
-    auto file = open_file(object_path(bucket, key));
+    auto file = open_file(object_file(bucket, key));
     if (!file) return nullptr;
     return std::make_shared<OpenedFile>(std::move(file->first), info_of(key, file->second));
   }
 
   std::unique_ptr<ObjectReader> get(const std::string& bucket, const std::string& key, std::uint64_t offset,
                                     std::optional<std::uint64_t> length) const override {
-    auto file = open_file(object_path(bucket, key));
+    auto file = open_file(object_file(bucket, key));
     if (!file) throw Error(ErrorCode::not_found, "no object " + key + " in bucket " + bucket, "key");
     return range_reader(std::move(file->first), key, static_cast<std::uint64_t>(file->second.st_size), offset, length);
   }
@@ -377,7 +377,18 @@ class LocalStore final : public ObjectStore {
     return root_ / bucket / key;
   }
 
+  // The same as a plain string, for the read paths (fs::path splits every component).
+  std::string object_file(const std::string& bucket, const std::string& key) const {
+    validate_bucket(bucket);
+    validate_key(key);
+    std::string out;
+    out.reserve(root_text_.size() + bucket.size() + key.size() + 2);
+    out.append(root_text_).append(1, '/').append(bucket).append(1, '/').append(key);
+    return out;
+  }
+
   fs::path root_;
+  std::string root_text_ = root_.string();
 };
 
 }  // namespace
