@@ -1,7 +1,9 @@
 #include "engine/raster.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <list>
 #include <mutex>
@@ -242,7 +244,33 @@ SourceCoords source_coords(const std::string& path, const Grid& grid, int step) 
   return sc;
 }
 
+struct SourceCoords::Derived {
+  bool footprint = false;  // some pixel lands within 2 pixels of the source
+  double min_x = 1e300, min_y = 1e300, max_x = -1e300, max_y = -1e300;
+  // The window the index was made for, and per output pixel the offset of its nearest sample in
+  // that window's buffer (-1: outside the source).
+  std::array<double, 7> window{};
+  std::vector<std::int32_t> nearest;
+};
+
 namespace {
+
+SourceCoords::Derived& derived(const SourceCoords& coords) {
+  if (coords.derived) return *coords.derived;
+  auto d = std::make_shared<SourceCoords::Derived>();
+  for (std::size_t i = 0; i < coords.x.size(); ++i) {
+    const float x = coords.x[i], y = coords.y[i];
+    if (!std::isfinite(x) || !std::isfinite(y)) continue;
+    if (x < -2 || y < -2 || x > coords.source_width + 2 || y > coords.source_height + 2) continue;
+    d->min_x = std::min<double>(d->min_x, x);
+    d->max_x = std::max<double>(d->max_x, x);
+    d->min_y = std::min<double>(d->min_y, y);
+    d->max_y = std::max<double>(d->max_y, y);
+  }
+  d->footprint = d->min_x <= d->max_x;
+  coords.derived = std::move(d);
+  return *coords.derived;
+}
 
 inline double cubic_weight(double t) {
   // Catmull-Rom (a = -0.5), as GDAL's cubic kernel.
@@ -270,17 +298,9 @@ std::size_t read_band(const BandSource& source, const SourceCoords& coords, cons
   const std::size_t n = grid.pixels();
 
   // Footprint of the grid in full-resolution source pixels, and the scale (source px per output px).
-  double min_x = 1e300, min_y = 1e300, max_x = -1e300, max_y = -1e300;
-  for (std::size_t i = 0; i < n; ++i) {
-    const float x = coords.x[i], y = coords.y[i];
-    if (!std::isfinite(x) || !std::isfinite(y)) continue;
-    if (x < -2 || y < -2 || x > coords.source_width + 2 || y > coords.source_height + 2) continue;
-    min_x = std::min<double>(min_x, x);
-    max_x = std::max<double>(max_x, x);
-    min_y = std::min<double>(min_y, y);
-    max_y = std::max<double>(max_y, y);
-  }
-  if (min_x > max_x) {
+  SourceCoords::Derived& shared = derived(coords);
+  const double min_x = shared.min_x, min_y = shared.min_y, max_x = shared.max_x, max_y = shared.max_y;
+  if (!shared.footprint) {
     if (overwrite) {
       std::fill(out.begin(), out.end(), 0.0f);
       std::fill(valid.begin(), valid.end(), 0);
@@ -429,7 +449,44 @@ std::size_t read_band(const BandSource& source, const SourceCoords& coords, cons
     }
   };
   if (resampling == Resampling::nearest) {
-    sample_all(std::true_type{});
+    // The sample each pixel takes depends on the coordinates and the window only: made once for
+    // the bands read through the same window, then a gather per band.
+    const std::array<double, 7> window{static_cast<double>(x0),
+                                       static_cast<double>(y0),
+                                       static_cast<double>(ww),
+                                       static_cast<double>(wh),
+                                       static_cast<double>(bufw),
+                                       static_cast<double>(bufh),
+                                       factor};
+    if (shared.nearest.size() != n || shared.window != window) {
+      shared.window = window;
+      shared.nearest.assign(n, -1);
+      for (std::size_t i = 0; i < n; ++i) {
+        const double sx = coords.x[i] * kx - ox, sy = coords.y[i] * ky - oy;
+        const bool inside_source = coords.x[i] >= 0 && coords.y[i] >= 0 && coords.x[i] < coords.source_width &&
+                                   coords.y[i] < coords.source_height;
+        if (!inside_source || !std::isfinite(sx) || !std::isfinite(sy)) continue;
+        const int ix = std::clamp(static_cast<int>(sx), 0, bufw - 1),
+                  iy = std::clamp(static_cast<int>(sy), 0, bufh - 1);
+        shared.nearest[i] = static_cast<std::int32_t>(static_cast<std::size_t>(iy) * bufw + ix);
+      }
+    }
+    const std::int32_t* index = shared.nearest.data();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (index[i] >= 0) {
+        const float value = buf[static_cast<std::size_t>(index[i])];
+        if (usable(value)) {
+          out[i] = value;
+          valid[i] = 1;
+          ++written;
+          continue;
+        }
+      }
+      if (overwrite) {
+        out[i] = 0;
+        valid[i] = 0;
+      }
+    }
   } else {
     sample_all(std::false_type{});
   }

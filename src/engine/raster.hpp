@@ -53,6 +53,11 @@ struct SourceCoords {
   int source_width = 0, source_height = 0;
   std::vector<float> x, y;  // per output pixel, row-major
   bool any_inside = false;  // some output pixel lands inside the source raster
+  // What read_band derives from x and y (their footprint, the nearest sample of each pixel in the
+  // window last read), kept for the next band read through these coordinates: the bands of one
+  // raster share them. Filled on first use; reset it after changing x or y.
+  struct Derived;
+  mutable std::shared_ptr<Derived> derived;
 };
 
 // Computes the source coordinates of every output pixel centre for the raster at `path`, exactly

@@ -435,10 +435,22 @@ void store_integer(const std::vector<float>& in, std::vector<std::byte>& out, do
   T* dst = reinterpret_cast<T*>(out.data());
   const double lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
   for (std::size_t i = 0; i < in.size(); ++i) {
-    double v = static_cast<double>(in[i]) * scale;
-    if (std::isnan(v)) v = 0;
-    v = std::round(v);  // half away from zero
-    dst[i] = static_cast<T>(std::clamp(v, lo, hi));
+    const double v = static_cast<double>(in[i]) * scale;
+    if (std::isnan(v)) {
+      dst[i] = 0;
+    } else if (v <= lo) {
+      dst[i] = static_cast<T>(lo);
+    } else if (v >= hi) {
+      dst[i] = static_cast<T>(hi);
+    } else {
+      // Rounded half away from zero, as std::round but without its library call: the fraction
+      // v - trunc(v) is exact here (|v| < 2^16).
+      auto t = static_cast<long>(v);
+      const double frac = v - static_cast<double>(t);
+      if (frac >= 0.5) ++t;
+      if (frac <= -0.5) --t;
+      dst[i] = static_cast<T>(t);
+    }
   }
 }
 

@@ -403,6 +403,7 @@ void orthorectify(SourceCoords& coords, const RadarGeometry& geometry, std::span
     inside = inside || (moved >= 0 && moved < coords.source_width && y >= 0 && y < coords.source_height);
   }
   coords.any_inside = inside;
+  coords.derived.reset();
 }
 
 }  // namespace ds::engine
