@@ -220,6 +220,19 @@ bool Router::match_route(const Route& route, const std::vector<std::string_view>
   const auto& tsegs = route.segments;
   const bool tail = !tsegs.empty() && tsegs.back().parts.front().kind == Part::Kind::path;
   if (tail ? segments.size() < tsegs.size() : segments.size() != tsegs.size()) return false;
+  // The literals at both ends of each segment first: most routes fail there, before any parameter
+  // is decoded or stored (no allocation for the routes a path does not take).
+  for (std::size_t i = 0; i < tsegs.size(); ++i) {
+    const auto& parts = tsegs[i].parts;
+    if (parts.front().kind == Part::Kind::path) break;
+    const std::string_view seg = segments[i];
+    if (parts.size() == 1 && parts.front().kind == Part::Kind::literal) {
+      if (seg != parts.front().text) return false;
+      continue;
+    }
+    if (parts.front().kind == Part::Kind::literal && !seg.starts_with(parts.front().text)) return false;
+    if (parts.back().kind == Part::Kind::literal && !seg.ends_with(parts.back().text)) return false;
+  }
   std::map<std::string, std::string, std::less<>> found;
   for (std::size_t i = 0; i < tsegs.size(); ++i) {
     const auto& parts = tsegs[i].parts;
