@@ -395,8 +395,8 @@ std::size_t read_band(const BandSource& source, const SourceCoords& coords, cons
   const double ox = x0 * static_cast<double>(bufw) / ww, oy = y0 * static_cast<double>(bufh) / wh;
 
   std::size_t written = 0;
-  // One loop per kind of resampling, so that the nearest-neighbour one (most requests) is tight.
-  auto sample_all = [&](auto nearest_only) {
+  // Bilinear and bicubic: a kernel around each pixel's source position.
+  auto sample_kernel = [&] {
     for (std::size_t i = 0; i < n; ++i) {
       const double sx = coords.x[i] * kx - ox, sy = coords.y[i] * ky - oy;
       const bool inside_source = coords.x[i] >= 0 && coords.y[i] >= 0 && coords.x[i] < coords.source_width &&
@@ -404,39 +404,32 @@ std::size_t read_band(const BandSource& source, const SourceCoords& coords, cons
       float value = 0;
       bool ok = false;
       if (inside_source && std::isfinite(sx) && std::isfinite(sy)) {
-        if (decltype(nearest_only)::value || resampling == Resampling::nearest) {
-          const int ix = std::clamp(static_cast<int>(sx), 0, bufw - 1),
-                    iy = std::clamp(static_cast<int>(sy), 0, bufh - 1);
-          value = buf[static_cast<std::size_t>(iy) * bufw + ix];
-          ok = usable(value);
-        } else {
-          // Pixel centres at +0.5: kernel around (sx - 0.5, sy - 0.5); taps that are nodata or
-          // outside are dropped and the weights renormalised.
-          const double fx = sx - 0.5, fy = sy - 0.5;
-          const int cx = static_cast<int>(std::floor(fx)), cy = static_cast<int>(std::floor(fy));
-          const double tx = fx - cx, ty = fy - cy;
-          const int lo = resampling == Resampling::bilinear ? 0 : -1, hi = resampling == Resampling::bilinear ? 1 : 2;
-          double sum = 0, wsum = 0;
-          for (int dy = lo; dy <= hi; ++dy) {
-            const int yy = cy + dy;
-            if (yy < 0 || yy >= bufh) continue;
-            const double wy = resampling == Resampling::bilinear ? (dy == 0 ? 1 - ty : ty) : cubic_weight(dy - ty);
-            for (int dx = lo; dx <= hi; ++dx) {
-              const int xx = cx + dx;
-              if (xx < 0 || xx >= bufw) continue;
-              const float v = buf[static_cast<std::size_t>(yy) * bufw + xx];
-              if (!usable(v)) continue;
-              const double wx = resampling == Resampling::bilinear ? (dx == 0 ? 1 - tx : tx) : cubic_weight(dx - tx);
-              sum += wx * wy * v;
-              wsum += wx * wy;
-            }
+        // Pixel centres at +0.5: kernel around (sx - 0.5, sy - 0.5); taps that are nodata or
+        // outside are dropped and the weights renormalised.
+        const double fx = sx - 0.5, fy = sy - 0.5;
+        const int cx = static_cast<int>(std::floor(fx)), cy = static_cast<int>(std::floor(fy));
+        const double tx = fx - cx, ty = fy - cy;
+        const int lo = resampling == Resampling::bilinear ? 0 : -1, hi = resampling == Resampling::bilinear ? 1 : 2;
+        double sum = 0, wsum = 0;
+        for (int dy = lo; dy <= hi; ++dy) {
+          const int yy = cy + dy;
+          if (yy < 0 || yy >= bufh) continue;
+          const double wy = resampling == Resampling::bilinear ? (dy == 0 ? 1 - ty : ty) : cubic_weight(dy - ty);
+          for (int dx = lo; dx <= hi; ++dx) {
+            const int xx = cx + dx;
+            if (xx < 0 || xx >= bufw) continue;
+            const float v = buf[static_cast<std::size_t>(yy) * bufw + xx];
+            if (!usable(v)) continue;
+            const double wx = resampling == Resampling::bilinear ? (dx == 0 ? 1 - tx : tx) : cubic_weight(dx - tx);
+            sum += wx * wy * v;
+            wsum += wx * wy;
           }
-          // The nearest sample decides whether there is data at all.
-          const int ix = std::clamp(static_cast<int>(sx), 0, bufw - 1),
-                    iy = std::clamp(static_cast<int>(sy), 0, bufh - 1);
-          ok = usable(buf[static_cast<std::size_t>(iy) * bufw + ix]) && std::fabs(wsum) > 1e-9;
-          if (ok) value = static_cast<float>(sum / wsum);
         }
+        // The nearest sample decides whether there is data at all.
+        const int ix = std::clamp(static_cast<int>(sx), 0, bufw - 1),
+                  iy = std::clamp(static_cast<int>(sy), 0, bufh - 1);
+        ok = usable(buf[static_cast<std::size_t>(iy) * bufw + ix]) && std::fabs(wsum) > 1e-9;
+        if (ok) value = static_cast<float>(sum / wsum);
       }
       if (ok) {
         out[i] = value;
@@ -488,7 +481,7 @@ std::size_t read_band(const BandSource& source, const SourceCoords& coords, cons
       }
     }
   } else {
-    sample_all(std::false_type{});
+    sample_kernel();
   }
   return written;
 }
